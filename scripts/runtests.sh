@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Run the C unit tests (TAP) and the bats files, and print a summary whose
+# last line is "N passed, N failed". Arguments narrow the run: "unit",
+# or bats file names (test/ti-seal.bats).
+set -u
+BUILD=${BUILD:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 4
+export TI_TOP=$top TI_BUILD=$top/$BUILD TI_SHARED=${TI_SHARED:-$top/../shared}
+export PATH="$top/$BUILD/bin:$PATH"
+passed=0 failed=0 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() {	# count TAP lines of $log
+	local p f
+	p=$(grep -c '^ok ' "$log") f=$(grep -c '^not ok ' "$log")
+	passed=$((passed + p)) failed=$((failed + f))
+	grep '^not ok ' "$log" | sed "s|^|FAIL $1: |"
+}
+
+run_units() {
+	local t
+	for t in "$BUILD"/test/*_test; do
+		[ -x "$t" ] || continue
+		(cd test/unit && "$top/$t") >"$log" 2>&1
+		rc=$?
+		count "$(basename "$t")"
+		if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$log"; then
+			echo "FAIL $(basename "$t"): exit $rc"; tail -5 "$log"
+			failed=$((failed + 1))
+		fi
+	done
+}
+
+run_bats() {
+	bats --tap "$@" >"$log" 2>&1
+	rc=$?
+	count bats
+	if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$log"; then
+		echo "FAIL bats: exit $rc"; tail -20 "$log"
+		failed=$((failed + 1))
+	fi
+	grep -A12 '^not ok ' "$log" | grep '^#' | head -200
+}
+
+if [ $# -eq 0 ]; then
+	run_units
+	set -- test/*.bats
+	[ -e "$1" ] && run_bats "$@"
+elif [ "$1" = unit ]; then
+	run_units
+else
+	run_bats "$@"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
