@@ -1,0 +1,69 @@
+#ifndef TI_EVIDENCE_H
+#define TI_EVIDENCE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jv.h>
+
+#include "err.h"
+#include "keys.h"
+
+/*
+ * Evidence: producing it through an attestation backend, and verifying
+ * it against trust roots and a policy (docs/evidence.md).
+ */
+
+/* Default platform directory: $TI_HOME, else ~/.local/share/ti. Caller frees. */
+char *evidence_home(void);
+
+/*
+ * Load the platform secret of the backend configured in home (sim: the
+ * file home/platform.key, 0600) into secret. 0, or -1.
+ */
+int evidence_secret(const char *home, unsigned char secret[32],
+    struct err *e);
+
+/*
+ * Derive the per-measurement keys of measurement from home's platform
+ * secret (keys_derive). 0, or -1.
+ */
+int evidence_keys(const char *home, const char *measurement, struct tikeys *k,
+    struct err *e);
+
+/*
+ * Produce evidence for measurement bound to nonce (and data, the SHA-256
+ * of a bound body, or NULL) with home's backend. *out is the evidence as
+ * one line of text (sim: a compact JWS), malloc'd. 0, or -1.
+ */
+int evidence_quote(const char *home, const char *measurement,
+    const unsigned char *nonce, size_t noncelen, const unsigned char *data,
+    char **out, struct err *e);
+
+struct verifier;	/* opaque: trust roots, compiled policy, caches */
+
+struct verifier_opts {
+	const char *trust;	/* file of PEM or DER root certificates */
+	const char *policy;	/* jq expression, or JSON object claim -> predicate */
+	long max_age;		/* seconds since iat, 0: no limit */
+	time_t at;		/* verification time, 0: now */
+};
+
+/* A verifier for o; the policy is compiled once here. NULL on error. */
+struct verifier *verifier_new(const struct verifier_opts *o, struct err *e);
+
+/* Free v; NULL does nothing. */
+void verifier_free(struct verifier *v);
+
+/*
+ * Verify evidence (len bytes) and its nonce (NULL: not checked), then the
+ * policy. On success *claims is the verified claims object (caller frees),
+ * with at least "tee", "measurement", "recipient" ("age1..."), "sig_key"
+ * ("ed25519:..."), "nonce" and "data" where the evidence has them.
+ * Failure is EXIT_NO with the reason ("evidence expired", "nonce mismatch",
+ * "policy denied: measurement") or EXIT_DATA for malformed evidence.
+ */
+int verifier_check(struct verifier *v, const char *evidence, size_t len,
+    const unsigned char *nonce, size_t noncelen, jv *claims, struct err *e);
+
+#endif
