@@ -1,0 +1,492 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jq.h>
+#include <jv.h>
+
+#include "exitcode.h"
+#include "io.h"
+#include "jqrun.h"
+
+/* Buffer sizes: large reads and writes keep syscalls off the per-record path. */
+#define RBUFSZ (256 * 1024)
+#define WBUFSZ (256 * 1024)
+
+static const char *const refused[] = { "import", "include", "modulemeta" };
+
+int
+jqrun_check(const char *prog, struct err *e)
+{
+	/* Each level: 0 in code, or the paren depth of a \( ... ) in a string. */
+	int stack[64], sp = 0, instr = 0, paren = 0;
+	const char *p = prog, *w;
+	size_t i, n;
+
+	while (*p != '\0') {
+		if (instr) {
+			if (*p == '\\' && p[1] == '(') {
+				if (sp == (int)(sizeof(stack) / sizeof(stack[0])))
+					return err_set(e, EXIT_USAGE,
+					    "program nests too deeply");
+				stack[sp++] = paren;
+				paren = 0;
+				instr = 0;
+				p += 2;
+				continue;
+			}
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				instr = 0;
+			p++;
+			continue;
+		}
+		if (*p == '#') {
+			while (*p != '\0' && *p != '\n')
+				p++;
+			continue;
+		}
+		if (*p == '"') {
+			instr = 1;
+			p++;
+			continue;
+		}
+		if (*p == '(')
+			paren++;
+		else if (*p == ')') {
+			if (paren == 0 && sp > 0) {
+				paren = stack[--sp];
+				instr = 1;
+				p++;
+				continue;
+			}
+			paren--;
+		}
+		if (isalpha((unsigned char)*p) || *p == '_') {
+			w = p;
+			while (isalnum((unsigned char)*p) || *p == '_')
+				p++;
+			if (w > prog && (w[-1] == '.' || w[-1] == '$'))
+				continue;
+			n = (size_t)(p - w);
+			for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+				if (strlen(refused[i]) == n &&
+				    memcmp(refused[i], w, n) == 0)
+					return err_set(e, EXIT_USAGE,
+					    "program uses \"%s\": modules are "
+					    "not available in ti-run", refused[i]);
+			continue;
+		}
+		p++;
+	}
+	return 0;
+}
+
+size_t
+jqrun_split_scan(struct jqrun_split *s, const unsigned char *buf, size_t n)
+{
+	size_t i, last = 0;
+	int depth = s->depth, instr = s->instr, esc = s->esc;
+	const unsigned char *q;
+
+	for (i = 0; i < n; i++) {
+		if (instr) {
+			if (esc) {
+				esc = 0;
+				continue;
+			}
+			/* Skip string contents quickly: only '"' and '\\' matter. */
+			while (i < n && buf[i] != '"' && buf[i] != '\\')
+				i++;
+			if (i == n)
+				break;
+			if (buf[i] == '\\')
+				esc = 1;
+			else
+				instr = 0;
+			continue;
+		}
+		switch (buf[i]) {
+		case '"':
+			instr = 1;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (depth > 0)
+				depth--;
+			break;
+		case '\n':
+			if (depth == 0)
+				last = i + 1;
+			break;
+		default:
+			/* Runs of ordinary bytes: jump to the next interesting one. */
+			q = buf + i + 1;
+			while (q < buf + n && *q != '"' && *q != '{' &&
+			    *q != '[' && *q != '}' && *q != ']' && *q != '\n')
+				q++;
+			i = (size_t)(q - buf) - 1;
+			break;
+		}
+	}
+	s->depth = depth;
+	s->instr = instr;
+	s->esc = esc;
+	return last;
+}
+
+struct reader {
+	int fd;
+	int batched;
+	jv_parser *p;
+	char *buf;
+	int eof;		/* end of stream seen */
+	int final;		/* the parser was told */
+	int batch_end;		/* batched: the batch ended */
+	uint32_t frame_left;
+	uint64_t records;	/* in all */
+	uint64_t inbatch;	/* in this batch */
+	int parse_error;
+	int io_error;
+};
+
+struct writer {
+	int fd;
+	int batched;
+	unsigned char *buf;	/* 4 bytes of frame header, then data */
+	size_t len;
+	int io_error;
+	uint64_t results;
+};
+
+struct ctx {
+	struct reader r;
+	struct writer w;
+	const struct jqrun_opts *o;
+};
+
+static int
+fill(struct reader *r)
+{
+	uint32_t hdr;
+	ssize_t n;
+	size_t want;
+
+	if (r->batched && r->frame_left == 0) {
+		n = readall(r->fd, &hdr, sizeof(hdr));
+		if (n == 0) {
+			r->eof = 1;
+			return 0;
+		}
+		if (n != (ssize_t)sizeof(hdr)) {
+			r->io_error = 1;
+			return -1;
+		}
+		if (hdr == 0) {
+			r->batch_end = 1;
+			return 0;
+		}
+		r->frame_left = hdr;
+	}
+	want = RBUFSZ;
+	if (r->batched && r->frame_left < want)
+		want = r->frame_left;
+	do
+		n = read(r->fd, r->buf, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 || (n == 0 && r->batched)) {
+		r->io_error = 1;
+		return -1;
+	}
+	if (n == 0) {
+		r->eof = 1;
+		return 0;
+	}
+	if (r->batched)
+		r->frame_left -= (uint32_t)n;
+	jv_parser_set_buf(r->p, r->buf, (int)n, 1);
+	return 0;
+}
+
+/*
+ * The next input value; jv_invalid() without a message at the end of the
+ * stream or of a batch (r->batch_end), with a message on a parse error.
+ */
+static jv
+next_value(struct reader *r)
+{
+	jv v;
+
+	for (;;) {
+		v = jv_parser_next(r->p);
+		if (jv_is_valid(v)) {
+			r->records++;
+			r->inbatch++;
+			return v;
+		}
+		if (jv_invalid_has_msg(jv_copy(v))) {
+			r->parse_error = 1;
+			r->inbatch++;
+			return v;
+		}
+		jv_free(v);
+		if (r->final || r->io_error || r->batch_end)
+			return jv_invalid();
+		if (fill(r) != 0)
+			return jv_invalid();
+		if (r->batch_end)
+			return jv_invalid();
+		if (r->eof) {
+			jv_parser_set_buf(r->p, "", 0, 0);
+			r->final = 1;
+		}
+	}
+}
+
+static jv
+input_cb(jq_state *jq, void *data)
+{
+	struct ctx *c = data;
+
+	(void)jq;
+	return next_value(&c->r);
+}
+
+static void
+msg_cb(void *data, jv msg)
+{
+	struct ctx *c = data;
+
+	if (c->o->stderr_pass) {
+		msg = jv_dump_string(msg, 0);
+		fprintf(stderr, "jq: %s\n", jv_string_value(msg));
+	}
+	jv_free(msg);
+}
+
+static void
+flush(struct writer *w)
+{
+	uint32_t hdr;
+
+	if (w->len == 0 || w->io_error)
+		return;
+	if (w->batched) {
+		hdr = (uint32_t)w->len;
+		memcpy(w->buf, &hdr, 4);
+		if (writeall(w->fd, w->buf, w->len + 4) != 0)
+			w->io_error = 1;
+	} else if (writeall(w->fd, w->buf + 4, w->len) != 0)
+		w->io_error = 1;
+	w->len = 0;
+}
+
+static void
+put(struct writer *w, const char *s, size_t n)
+{
+	size_t k;
+
+	while (n > 0 && !w->io_error) {
+		if (w->len == WBUFSZ)
+			flush(w);
+		k = WBUFSZ - w->len;
+		if (k > n)
+			k = n;
+		memcpy(w->buf + 4 + w->len, s, k);
+		w->len += k;
+		s += k;
+		n -= k;
+	}
+}
+
+static void
+end_batch(struct writer *w, uint64_t count)
+{
+	unsigned char m[12];
+	uint32_t z = 0;
+
+	flush(w);
+	memcpy(m, &z, 4);
+	memcpy(m + 4, &count, 8);
+	if (!w->io_error && writeall(w->fd, m, sizeof(m)) != 0)
+		w->io_error = 1;
+}
+
+/*
+ * Run the program on one input. Returns JQRUN_OK or a failure code; *stop
+ * is set when the program halted successfully.
+ */
+static int
+process(jq_state *jq, struct ctx *c, jv in, int *lastkind, int *stop)
+{
+	jv r, code;
+	int rc = JQRUN_OK;
+
+	jq_start(jq, in, 0);
+	while (jv_is_valid(r = jq_next(jq))) {
+		if (c->o->raw_output && jv_get_kind(r) == JV_KIND_STRING) {
+			put(&c->w, jv_string_value(r),
+			    (size_t)jv_string_length_bytes(jv_copy(r)));
+			*lastkind = JV_KIND_TRUE;
+			jv_free(r);
+		} else {
+			*lastkind = jv_get_kind(r);
+			r = jv_dump_string(r, 0);
+			put(&c->w, jv_string_value(r),
+			    (size_t)jv_string_length_bytes(jv_copy(r)));
+			jv_free(r);
+		}
+		put(&c->w, "\n", 1);
+		c->w.results++;
+	}
+	if (jq_halted(jq)) {
+		*stop = 1;
+		code = jq_get_exit_code(jq);
+		if (jv_is_valid(code) && !(jv_get_kind(code) == JV_KIND_NUMBER &&
+		    jv_number_value(code) == 0))
+			rc = JQRUN_HALT;
+		jv_free(code);
+		if (c->o->stderr_pass) {
+			code = jq_get_error_message(jq);
+			if (jv_get_kind(code) == JV_KIND_STRING)
+				fprintf(stderr, "%s", jv_string_value(code));
+			else if (jv_is_valid(code))
+				msg_cb(c, jv_copy(code));
+			jv_free(code);
+		}
+	} else if (jv_invalid_has_msg(jv_copy(r))) {
+		rc = c->r.parse_error ? JQRUN_PARSE : JQRUN_ERROR;
+		if (c->o->stderr_pass && rc == JQRUN_ERROR) {
+			code = jv_invalid_get_msg(jv_copy(r));
+			if (jv_get_kind(code) == JV_KIND_STRING)
+				fprintf(stderr, "jq: error: %s\n",
+				    jv_string_value(code));
+			else
+				msg_cb(c, jv_copy(code));
+			jv_free(code);
+		}
+	}
+	jv_free(r);
+	if (c->r.parse_error)
+		rc = JQRUN_PARSE;
+	if (c->r.io_error || c->w.io_error)
+		rc = JQRUN_IO;
+	return rc;
+}
+
+int
+jqrun_main(const char *prog, jv vars, jv positional,
+    const struct jqrun_opts *o, int in, int out, struct jqrun_status *st)
+{
+	struct ctx c;
+	jq_state *jq = NULL;
+	jv args, v;
+	int rc = JQRUN_OK, lastkind = JV_KIND_INVALID, stop = 0;
+
+	memset(st, 0, sizeof(*st));
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	c.r.fd = in;
+	c.r.batched = o->batched;
+	c.w.fd = out;
+	c.w.batched = o->batched;
+	/* No HOME: libjq 1.6 would load $HOME/.jq, which can redefine builtins. */
+	clearenv();
+	c.r.buf = malloc(RBUFSZ);
+	c.w.buf = malloc(WBUFSZ + 4);
+	c.r.p = jv_parser_new(0);
+	if (c.r.buf == NULL || c.w.buf == NULL || c.r.p == NULL ||
+	    (jq = jq_init()) == NULL) {
+		jv_free(vars);
+		jv_free(positional);
+		rc = JQRUN_IO;
+		goto out;
+	}
+	jq_set_error_cb(jq, msg_cb, &c);
+	jq_set_debug_cb(jq, msg_cb, &c);
+	jq_set_input_cb(jq, input_cb, &c);
+	jq_set_attr(jq, jv_string("JQ_LIBRARY_PATHS"), jv_array());
+	jq_set_attr(jq, jv_string("JQ_ORIGIN"), jv_string("/nonexistent"));
+	jq_set_attr(jq, jv_string("PROGRAM_ORIGIN"), jv_string("/nonexistent"));
+	args = jv_object_set(jv_copy(vars), jv_string("ARGS"),
+	    JV_OBJECT(jv_string("positional"), positional,
+	    jv_string("named"), jv_copy(vars)));
+	jv_free(vars);
+	if (!jq_compile_args(jq, prog, args)) {
+		rc = JQRUN_COMPILE;
+		goto out;
+	}
+	if (o->null_input) {
+		rc = process(jq, &c, jv_null(), &lastkind, &stop);
+	} else if (o->slurp) {
+		v = jv_array();
+		for (;;) {
+			jv x = next_value(&c.r);
+
+			if (!jv_is_valid(x)) {
+				jv_free(x);
+				if (c.r.batch_end) {
+					c.r.batch_end = 0;
+					continue;
+				}
+				break;
+			}
+			v = jv_array_append(v, x);
+		}
+		if (c.r.parse_error || c.r.io_error) {
+			jv_free(v);
+			rc = c.r.parse_error ? JQRUN_PARSE : JQRUN_IO;
+		} else
+			rc = process(jq, &c, v, &lastkind, &stop);
+	} else {
+		while (rc == JQRUN_OK && !stop) {
+			v = next_value(&c.r);
+			if (jv_is_valid(v)) {
+				rc = process(jq, &c, v, &lastkind, &stop);
+				continue;
+			}
+			jv_free(v);
+			if (c.r.parse_error) {
+				rc = JQRUN_PARSE;
+			} else if (c.r.io_error) {
+				rc = JQRUN_IO;
+			} else if (c.r.batch_end) {
+				end_batch(&c.w, c.r.inbatch);
+				c.r.batch_end = 0;
+				c.r.inbatch = 0;
+			} else
+				break;
+		}
+	}
+	if (rc == JQRUN_OK)
+		flush(&c.w);
+	if (rc == JQRUN_OK && c.w.io_error)
+		rc = JQRUN_IO;
+	if (rc == JQRUN_OK && o->exit_status) {
+		if (c.w.results == 0)
+			rc = JQRUN_NOOUT;
+		else if (lastkind == JV_KIND_FALSE || lastkind == JV_KIND_NULL)
+			rc = JQRUN_FALSE;
+	}
+out:
+	st->code = (uint32_t)rc;
+	st->record = o->batched ? c.r.inbatch : c.r.records +
+	    (c.r.parse_error ? 1 : 0);
+	st->records = c.r.records;
+	st->results = c.w.results;
+	if (jq != NULL)
+		jq_teardown(&jq);
+	if (c.r.p != NULL)
+		jv_parser_free(c.r.p);
+	free(c.r.buf);
+	free(c.w.buf);
+	return rc == JQRUN_OK ? 0 : EXIT_PROGRAM;
+}
