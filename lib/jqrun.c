@@ -386,6 +386,7 @@ int
 jqrun_main(const char *prog, jv vars, jv positional,
     const struct jqrun_opts *o, int in, int out, struct jqrun_status *st)
 {
+	static char *empty_env[] = { NULL };
 	struct ctx c;
 	jq_state *jq = NULL;
 	jv args, v;
@@ -398,8 +399,13 @@ jqrun_main(const char *prog, jv vars, jv positional,
 	c.r.batched = o->batched;
 	c.w.fd = out;
 	c.w.batched = o->batched;
-	/* No HOME: libjq 1.6 would load $HOME/.jq, which can redefine builtins. */
+	/*
+	 * An empty environment: no HOME, for libjq 1.6 would load $HOME/.jq,
+	 * which can redefine builtins, and an empty $ENV. (clearenv() would
+	 * leave environ NULL, which libjq's $ENV does not expect.)
+	 */
 	clearenv();
+	environ = empty_env;
 	c.r.buf = malloc(RBUFSZ);
 	c.w.buf = malloc(WBUFSZ + 4);
 	c.r.p = jv_parser_new(0);

@@ -71,6 +71,7 @@ struct rt {
 	int print;
 	int stderr_pass;
 	unsigned char *prog;		/* jq program text */
+	size_t proglen;
 	size_t nnamed;
 	const char *named_file[SEALER_MAXNAMED];
 	const char *named_name[SEALER_MAXNAMED];
@@ -311,7 +312,9 @@ parse_options(int argc, char **argv, struct rt *rt)
 	if (io_slurp(argv[optind], PROGRAM_MAX, &buf, &len, &e) != 0)
 		die_err(&e);
 	hexdigest(buf, len, hex);
-	free(buf);
+	/* Kept: the program may be a pipe that cannot be read twice. */
+	rt->prog = buf;
+	rt->proglen = len;
 	m = jv_object_set(m, jv_string("program"), JV_OBJECT(
 	    jv_string("path"), jv_string(argv[optind]),
 	    jv_string("sha256"), jv_string(hex)));
@@ -499,7 +502,9 @@ load_program(struct rt *rt, struct worker *w)
 	if (jv_get_kind(path) != JV_KIND_STRING ||
 	    jv_get_kind(sum) != JV_KIND_STRING)
 		die(EXIT_DATA, "manifest: bad \"program\"");
-	if (io_slurp(jv_string_value(path), PROGRAM_MAX, &rt->prog, &len,
+	if (rt->prog != NULL)
+		len = rt->proglen;
+	else if (io_slurp(jv_string_value(path), PROGRAM_MAX, &rt->prog, &len,
 	    &e) != 0)
 		die_err(&e);
 	hexdigest(rt->prog, len, hex);

@@ -1,0 +1,236 @@
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	cat >customers.ndjson <<'EOF'
+{"id":1,"name":"Ada","phone":"+44 20 1","address":{"city":"London","zip":"N1"},"receipts":[100,20.5,40]}
+{"id":2,"name":"Bob","phone":"+1 555 2","address":{"city":"Boston","zip":"02110"},"receipts":[10]}
+{"id":3,"name":"Cy","phone":"+33 1 3","address":{"city":"Paris","zip":"75001"},"receipts":[]}
+{"id":4,"name":"Dee \"D\" é","phone":null,"address":{"city":"London","zip":"E2"},"receipts":[150]}
+{"id":5,"name":"Eve","phone":"+49 30 5","address":{"city":"Berlin","zip":"10115"},"receipts":[75,75.25,1e2,-3]}
+EOF
+	printf '[1,2,3]\n{"a":{"b":[true,false,null]}}\n"str\\u00e9\\n"\n-0.5\n1e300\n  {"x" : [ ] }\n' >mixed.json
+	printf '{"id":1,"tier":"gold"}\n{"id":4,"tier":"silver"}\n{"id":5,"tier":"gold"}\n' >tiers.ndjson
+	printf '%s\n' '{"id":1,' '  "v": [1,' '2]}' '{"id":2,"v":[]}' >pretty.json
+}
+
+# same INPUT PROGRAM [JQ-FLAGS...]: ti-run prints exactly what jq -c prints.
+same() {
+	local input=$1 prog=$2
+	shift 2
+	printf '%s\n' "$prog" >p.jq
+	jq -c -f p.jq "$@" <"$input" >want.out
+	run --separate-stderr ti-run --plain-in --plain-out p.jq "$@" <"$input"
+	assert_success
+	cmp want.out <(printf '%s' "$output"; [ -z "$output" ] || echo) ||
+		{ echo "want: $(cat want.out)"; echo "got:  $output"; return 1; }
+	[ -s want.out ] || [ -z "$output" ]
+}
+
+@test "jq: identity over NDJSON" { same customers.ndjson '.'; }
+@test "jq: identity over a mixed value stream" { same mixed.json '.'; }
+@test "jq: values spanning lines" { same pretty.json '.'; }
+@test "jq: field" { same customers.ndjson '.name'; }
+@test "jq: nested field and optional" { same customers.ndjson '.address.city, .nope?.x'; }
+@test "jq: object construction" { same customers.ndjson '{id, city: .address.city}'; }
+@test "jq: select on a sum (the \$150 filter)" { same customers.ndjson 'select((.receipts|add) >= 150)'; }
+@test "jq: select and project" { same customers.ndjson 'select(.address.city == "London") | {name, phone}'; }
+@test "jq: map" { same customers.ndjson '.receipts | map(. * 2)'; }
+@test "jq: map_values and to_entries" { same customers.ndjson '.address | map_values(ascii_upcase) | to_entries'; }
+@test "jq: reduce" { same customers.ndjson 'reduce .receipts[] as $r (0; . + $r)'; }
+@test "jq: length, keys, has" { same customers.ndjson '[length, keys, has("phone")]'; }
+@test "jq: string interpolation" { same customers.ndjson '"\(.id): \(.name) in \(.address.city)"'; }
+@test "jq: -r raw strings" { same customers.ndjson '.name, .id' -r; }
+@test "jq: alternative and if" { same customers.ndjson 'if (.phone // "none") == "none" then "no phone" else .phone end'; }
+@test "jq: try/catch keeps going" { same customers.ndjson 'try (.name + 1) catch "bad"'; }
+@test "jq: -s slurp and group_by" { same customers.ndjson 'group_by(.address.city) | map({city: .[0].address.city, n: length})' -s; }
+@test "jq: -s sort_by, min_by, unique" { same customers.ndjson '[sort_by(-.id)[].id, min_by(.id).name, ([.[].address.city] | unique)]' -s; }
+@test "jq: -n with inputs (streaming reduce)" { same customers.ndjson 'reduce inputs as $c (0; . + ($c.receipts | add // 0))' -n; }
+@test "jq: -n with input" { same customers.ndjson 'input.name, input.id' -n; }
+@test "jq: -n without input" { same /dev/null '[range(5)] | map(. * .)' -n; }
+@test "jq: --arg" { same customers.ndjson 'select(.address.city == $city) | .id' --arg city London; }
+@test "jq: --argjson" { same customers.ndjson 'select(.id >= $min.id) | .name' --argjson min '{"id":3}'; }
+@test "jq: \$ARGS.named" { same customers.ndjson '$ARGS.named' --arg a 1 --argjson b '[2]'; }
+@test "jq: --args positional" { same /dev/null '$ARGS.positional' -n --args x y; }
+@test "jq: paths and getpath" { same mixed.json '[paths] | length'; }
+@test "jq: tostring, tojson, fromjson" { same customers.ndjson '(.receipts | tojson | fromjson), (.id | tostring)'; }
+@test "jq: numbers print as jq prints them" { same mixed.json '.. | numbers'; }
+@test "jq: unicode and escapes" { same customers.ndjson '.name | explode | implode'; }
+@test "jq: limit, first, range" { same customers.ndjson '[limit(2; .receipts[])], first(range(10; 20))'; }
+@test "jq: regex test and sub" { same customers.ndjson 'select(.name | test("^[A-D]")) | .phone // "" | sub(" "; "-")'; }
+@test "jq: def and recursion" { same customers.ndjson 'def f: if . > 1 then . * (. - 1 | f) else 1 end; .id | f'; }
+@test "jq: empty output" { same customers.ndjson 'empty'; }
+@test "jq: -e with a true last output" { same customers.ndjson '.id > 0' -e; }
+@test "jq: @csv and @base64" { same customers.ndjson '([.id, .name] | @csv), (.name | @base64)' -r; }
+@test "jq: with_entries, del, setpath" { same customers.ndjson 'del(.receipts) | setpath(["address","zip"]; null) | with_entries(select(.value != null))'; }
+
+# named: ti-run and jq -c with --slurpfile give the same join.
+@test "jq: --slurpfile join" {
+	printf '%s\n' 'select(.id as $i | $tiers | any(.id == $i)) | {id, tier: (.id as $i | $tiers[] | select(.id == $i) | .tier)}' >p.jq
+	jq -c --slurpfile tiers tiers.ndjson -f p.jq <customers.ndjson >want.out
+	run ti-run --plain-in --plain-out --slurpfile tiers tiers.ndjson p.jq <customers.ndjson
+	assert_success
+	assert_output "$(cat want.out)"
+	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "jq: two --slurpfile inputs and \$ARGS.named" {
+	echo '{"k":1}' >one.json
+	printf '%s\n' '[($a | length), $b[0].k, ($ARGS.named | keys)]' >p.jq
+	jq -nc --slurpfile a tiers.ndjson --slurpfile b one.json -f p.jq >want.out
+	run ti-run --plain-in --plain-out -n --slurpfile a tiers.ndjson --slurpfile b one.json p.jq </dev/null
+	assert_success
+	assert_output "$(cat want.out)"
+}
+
+@test "jq: --jobs 2 keeps the output in order" {
+	for i in $(seq 1 3000); do
+		printf '{"id":%d,"name":"n%d","receipts":[%d,%d]}\n' "$i" "$i" $((i % 97)) $((i % 113))
+	done >many.ndjson
+	printf '%s\n' 'select((.receipts|add) >= 150) | .id' >p.jq
+	jq -c -f p.jq <many.ndjson >want.out
+	run ti-run --plain-in --plain-out --jobs 2 p.jq <many.ndjson
+	assert_success
+	[ "$output" = "$(cat want.out)" ]
+	[ "${#lines[@]}" -gt 100 ]
+}
+
+@test "jq: --jobs 3 with records spanning lines and strings with newlines" {
+	for i in $(seq 1 2000); do
+		printf '{"id":%d,\n "s":"a\\n}]{[\\"b",\n "v":[%d,\n %d]}\n' "$i" "$i" "$((i * 2))"
+	done >spans.json
+	jq -c '.v | add' <spans.json >want.out
+	run ti-run --plain-in --plain-out --jobs 3 <(echo '.v | add') <spans.json
+	assert_success
+	[ "$output" = "$(cat want.out)" ]
+}
+
+@test "program error: exit 9, record number, no output, no value quoted" {
+	printf '%s\n' '.id, (.name + 1)' >p.jq
+	run --separate-stderr ti-run --plain-in --plain-out p.jq <customers.ndjson
+	assert_failure 9
+	assert_output ''
+	[ "$stderr" = "ti-run: program failed at input record 1" ]
+	printf '%s\n' 'if .id == 4 then error("secret \(.name)") else .id end' >p.jq
+	run --separate-stderr ti-run --plain-in --plain-out p.jq <customers.ndjson
+	assert_failure 9
+	assert_output ''
+	[ "$stderr" = "ti-run: program failed at input record 4" ]
+	[[ "$stderr" != *Dee* ]]
+}
+
+@test "program error with --jobs 2: the global record number" {
+	for i in $(seq 1 5000); do printf '{"id":%d}\n' "$i"; done >many.ndjson
+	run --separate-stderr ti-run --plain-in --plain-out --jobs 2 \
+		<(echo 'if .id == 4321 then error("x") else .id end') <many.ndjson
+	assert_failure 9
+	assert_output ''
+	[ "$stderr" = "ti-run: program failed at input record 4321" ]
+}
+
+@test "--stderr pass shows jq's message" {
+	run --separate-stderr ti-run --plain-in --plain-out --stderr pass <(echo '.name + 1') <customers.ndjson
+	assert_failure 9
+	[[ "$stderr" == *"cannot be added"* ]]
+}
+
+@test "halt_error fails the run, halt ends it successfully" {
+	run ti-run --plain-in --plain-out <(echo 'if .id == 2 then halt_error else .id end') <customers.ndjson
+	assert_failure 9
+	assert_output --partial 'program halted with an error at input record 2'
+	run ti-run --plain-in --plain-out <(echo 'if .id == 3 then halt else .id end') <customers.ndjson
+	assert_success
+	assert_output $'1\n2'
+}
+
+@test "-e: a false last output or no output fails with exit 9" {
+	run ti-run --plain-in --plain-out -e <(echo '.id > 4') <customers.ndjson
+	assert_success
+	run ti-run --plain-in --plain-out -e <(echo '.id > 9') <customers.ndjson
+	assert_failure 9
+	assert_output --partial 'last output was false or null'
+	run ti-run --plain-in --plain-out -e <(echo 'empty') <customers.ndjson
+	assert_failure 9
+}
+
+@test "malformed input JSON: exit 3 naming the record, no output" {
+	printf '{"a":1}\n{"a":2}\n{"a":\n' >bad.json
+	run --separate-stderr ti-run --plain-in --plain-out <(echo '.a') <bad.json
+	assert_failure 3
+	assert_output ''
+	[ "$stderr" = "ti-run: input record 3 is not valid JSON" ]
+}
+
+@test "import, include and modulemeta are refused" {
+	mkdir -p home
+	echo 'def secret: "from ~/.jq";' >home/.jq
+	run env HOME="$PWD/home" ti-run --plain-in --plain-out <(echo 'import "x" as x; .') </dev/null
+	assert_failure 2
+	assert_output --partial '"import"'
+	run ti-run --plain-in --plain-out <(echo 'include "x"; .') </dev/null
+	assert_failure 2
+	run ti-run --plain-in --plain-out -n <(echo '"x" | modulemeta') </dev/null
+	assert_failure 2
+	# but the words are fine inside strings and as fields
+	run ti-run --plain-in --plain-out -n <(echo '{"import": .import, s: "include \("modulemeta")"}') </dev/null
+	assert_success
+	assert_output '{"import":null,"s":"include modulemeta"}'
+}
+
+@test "~/.jq is never loaded" {
+	mkdir -p home
+	echo 'def length: "hijacked";' >home/.jq
+	run env HOME="$PWD/home" ti-run --plain-in --plain-out <(echo 'length') <customers.ndjson
+	assert_success
+	refute_output --partial hijacked
+	run env HOME="$PWD/home" ti-run --plain-in --plain-out -n <(echo '$ENV | length') </dev/null
+	assert_success
+	assert_output 0
+}
+
+@test "usage errors exit 2" {
+	run ti-run
+	assert_failure 2
+	run ti-run --plain-in --plain-out --bogus p.jq
+	assert_failure 2
+	run ti-run --plain-in --plain-out <(echo '.a |') </dev/null
+	assert_failure 2
+	run ti-run --plain-in --plain-out --jobs 2 -s <(echo '.') </dev/null
+	assert_failure 2
+	run ti-run --plain-in <(echo '.') </dev/null
+	assert_failure 2
+	assert_output --partial 'no recipient'
+	run ti-run --help
+	assert_success
+	assert_output --partial usage
+	run ti-run --version
+	assert_output 'ti-run 0.1.0'
+}
+
+@test "--exec: any executable, plaintext modes, status 9 on failure" {
+	run ti-run --plain-in --plain-out --exec /usr/bin/tr a-z A-Z <customers.ndjson
+	assert_success
+	assert_line --index 0 --partial '"NAME":"ADA"'
+	run ti-run --plain-in --plain-out --exec /bin/sh -c 'cat; exit 3' <customers.ndjson
+	assert_failure 9
+	assert_output --partial 'program exited with status 3'
+	refute_output --partial Ada
+}
+
+@test "--print-manifest describes every option that changes where data goes" {
+	echo . >p.jq
+	run ti-run --print-manifest --plain-in --plain-out -r --arg a b p.jq
+	assert_success
+	echo "$output" | jq -e '.ti == "manifest/v1" and .kind == "jq" and .output.plain and .input.plain and .jq.raw_output and .jq.arg.a == "b"'
+	a=$(ti-run --print-manifest --plain-in --plain-out p.jq)
+	b=$(ti-run --print-manifest --plain-in --plain-out --stderr pass p.jq)
+	[ "$a" != "$b" ]
+}
+
+@test "--stats reports counts, never data" {
+	run --separate-stderr ti-run --plain-in --plain-out --stats <(echo '.name') <customers.ndjson
+	assert_success
+	[[ "$stderr" == *"records=5 results=5"* ]]
+	[[ "$stderr" != *Ada* ]]
+}
