@@ -37,6 +37,7 @@ EXAMPLES = $(EX_SRC:%.c=$(BUILD)/%)
 MANS     = $(patsubst %.scd,%,$(wildcard docs/*.[0-9].scd))
 
 .PHONY: all check unit bats install clean deps demo bench fuzz man
+.SECONDARY:
 all: $(BINS) $(EXAMPLES)
 
 $(BUILD)/%.o: %.c
