@@ -145,12 +145,11 @@ jqrun_split_scan(struct jqrun_split *s, const unsigned char *buf, size_t n)
 
 struct reader {
 	int fd;
-	int batched;
 	jv_parser *p;
 	char *buf;
-	int eof;		/* end of stream seen */
+	int eof;		/* END seen */
 	int final;		/* the parser was told */
-	int batch_end;		/* batched: the batch ended */
+	int batch_end;		/* BATCH seen */
 	uint32_t frame_left;
 	uint64_t records;	/* in all */
 	uint64_t inbatch;	/* in this batch */
@@ -160,8 +159,7 @@ struct reader {
 
 struct writer {
 	int fd;
-	int batched;
-	unsigned char *buf;	/* 4 bytes of frame header, then data */
+	unsigned char *buf;	/* a frame header, then data */
 	size_t len;
 	int io_error;
 	uint64_t results;
@@ -173,45 +171,61 @@ struct ctx {
 	const struct jqrun_opts *o;
 };
 
+/* The next frame header; 0, or -1 at a premature end or on an error. */
 static int
-fill(struct reader *r)
+header(struct reader *r, struct jqrun_frame *h)
 {
-	uint32_t hdr;
-	ssize_t n;
-	size_t want;
-
-	if (r->batched && r->frame_left == 0) {
-		n = readall(r->fd, &hdr, sizeof(hdr));
-		if (n == 0) {
-			r->eof = 1;
-			return 0;
-		}
-		if (n != (ssize_t)sizeof(hdr)) {
-			r->io_error = 1;
-			return -1;
-		}
-		if (hdr == 0) {
-			r->batch_end = 1;
-			return 0;
-		}
-		r->frame_left = hdr;
-	}
-	want = RBUFSZ;
-	if (r->batched && r->frame_left < want)
-		want = r->frame_left;
-	do
-		n = read(r->fd, r->buf, want);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 || (n == 0 && r->batched)) {
+	if (readall(r->fd, h, sizeof(*h)) != (ssize_t)sizeof(*h)) {
 		r->io_error = 1;
 		return -1;
 	}
-	if (n == 0) {
-		r->eof = 1;
-		return 0;
+	return 0;
+}
+
+/* Read up to a buffer of the current frame's payload. */
+static ssize_t
+payload(struct reader *r)
+{
+	size_t want = r->frame_left < RBUFSZ ? r->frame_left : RBUFSZ;
+	ssize_t n;
+
+	do
+		n = read(r->fd, r->buf, want);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		r->io_error = 1;
+		return -1;
 	}
-	if (r->batched)
-		r->frame_left -= (uint32_t)n;
+	r->frame_left -= (uint32_t)n;
+	return n;
+}
+
+static int
+fill(struct reader *r)
+{
+	struct jqrun_frame h;
+	ssize_t n;
+
+	while (r->frame_left == 0) {
+		if (header(r, &h) != 0)
+			return -1;
+		switch (h.type) {
+		case JQRUN_F_DATA:
+			r->frame_left = h.len;
+			break;
+		case JQRUN_F_BATCH:
+			r->batch_end = 1;
+			return 0;
+		case JQRUN_F_END:
+			r->eof = 1;
+			return 0;
+		default:
+			r->io_error = 1;
+			return -1;
+		}
+	}
+	if ((n = payload(r)) < 0)
+		return -1;
 	jv_parser_set_buf(r->p, r->buf, (int)n, 1);
 	return 0;
 }
@@ -240,15 +254,63 @@ next_value(struct reader *r)
 		jv_free(v);
 		if (r->final || r->io_error || r->batch_end)
 			return jv_invalid();
-		if (fill(r) != 0)
-			return jv_invalid();
-		if (r->batch_end)
+		if (fill(r) != 0 || r->batch_end)
 			return jv_invalid();
 		if (r->eof) {
 			jv_parser_set_buf(r->p, "", 0, 0);
 			r->final = 1;
 		}
 	}
+}
+
+/* A named input: its NAMED frames, parsed into an array of values. */
+static int
+read_named(struct reader *r, jv *out)
+{
+	struct jqrun_frame h;
+	jv_parser *p = jv_parser_new(0);
+	jv arr = jv_array(), v;
+	ssize_t n;
+	int done = 0, bad = 0;
+
+	while (!done && !bad) {
+		if (header(r, &h) != 0)
+			bad = 1;
+		else if (h.type == JQRUN_F_NAMED_END) {
+			jv_parser_set_buf(p, "", 0, 0);
+			done = 1;
+		} else if (h.type != JQRUN_F_NAMED) {
+			r->io_error = bad = 1;
+		} else {
+			for (r->frame_left = h.len; r->frame_left > 0 && !bad;) {
+				if ((n = payload(r)) < 0) {
+					bad = 1;
+					break;
+				}
+				jv_parser_set_buf(p, r->buf, (int)n, 1);
+				while (jv_is_valid(v = jv_parser_next(p)))
+					arr = jv_array_append(arr, v);
+				if (jv_invalid_has_msg(jv_copy(v)))
+					r->parse_error = bad = 1;
+				jv_free(v);
+			}
+			continue;
+		}
+		while (!bad && jv_is_valid(v = jv_parser_next(p)))
+			arr = jv_array_append(arr, v);
+		if (!bad) {
+			if (jv_invalid_has_msg(jv_copy(v)))
+				r->parse_error = bad = 1;
+			jv_free(v);
+		}
+	}
+	jv_parser_free(p);
+	if (bad) {
+		jv_free(arr);
+		return -1;
+	}
+	*out = arr;
+	return 0;
 }
 
 static jv
@@ -273,18 +335,26 @@ msg_cb(void *data, jv msg)
 }
 
 static void
+frame_out(struct writer *w, uint32_t type, const void *p, size_t n)
+{
+	struct jqrun_frame h = { type, (uint32_t)n };
+
+	if (w->io_error)
+		return;
+	if (writeall(w->fd, &h, sizeof(h)) != 0 ||
+	    (n > 0 && writeall(w->fd, p, n) != 0))
+		w->io_error = 1;
+}
+
+static void
 flush(struct writer *w)
 {
-	uint32_t hdr;
+	struct jqrun_frame h = { JQRUN_F_DATA, (uint32_t)w->len };
 
 	if (w->len == 0 || w->io_error)
 		return;
-	if (w->batched) {
-		hdr = (uint32_t)w->len;
-		memcpy(w->buf, &hdr, 4);
-		if (writeall(w->fd, w->buf, w->len + 4) != 0)
-			w->io_error = 1;
-	} else if (writeall(w->fd, w->buf + 4, w->len) != 0)
+	memcpy(w->buf, &h, sizeof(h));
+	if (writeall(w->fd, w->buf, w->len + sizeof(h)) != 0)
 		w->io_error = 1;
 	w->len = 0;
 }
@@ -300,24 +370,11 @@ put(struct writer *w, const char *s, size_t n)
 		k = WBUFSZ - w->len;
 		if (k > n)
 			k = n;
-		memcpy(w->buf + 4 + w->len, s, k);
+		memcpy(w->buf + sizeof(struct jqrun_frame) + w->len, s, k);
 		w->len += k;
 		s += k;
 		n -= k;
 	}
-}
-
-static void
-end_batch(struct writer *w, uint64_t count)
-{
-	unsigned char m[12];
-	uint32_t z = 0;
-
-	flush(w);
-	memcpy(m, &z, 4);
-	memcpy(m + 4, &count, 8);
-	if (!w->io_error && writeall(w->fd, m, sizeof(m)) != 0)
-		w->io_error = 1;
 }
 
 /*
@@ -382,23 +439,85 @@ process(jq_state *jq, struct ctx *c, jv in, int *lastkind, int *stop)
 	return rc;
 }
 
+static int
+run(jq_state *jq, struct ctx *c)
+{
+	const struct jqrun_opts *o = c->o;
+	int rc = JQRUN_OK, lastkind = JV_KIND_INVALID, stop = 0;
+	uint64_t cnt;
+	jv v, x;
+
+	if (o->null_input) {
+		rc = process(jq, c, jv_null(), &lastkind, &stop);
+	} else if (o->slurp) {
+		v = jv_array();
+		for (;;) {
+			x = next_value(&c->r);
+			if (jv_is_valid(x)) {
+				v = jv_array_append(v, x);
+				continue;
+			}
+			jv_free(x);
+			if (!c->r.batch_end)
+				break;
+			c->r.batch_end = 0;
+		}
+		if (c->r.parse_error || c->r.io_error) {
+			jv_free(v);
+			return c->r.parse_error ? JQRUN_PARSE : JQRUN_IO;
+		}
+		rc = process(jq, c, v, &lastkind, &stop);
+	} else {
+		while (rc == JQRUN_OK && !stop) {
+			v = next_value(&c->r);
+			if (jv_is_valid(v)) {
+				rc = process(jq, c, v, &lastkind, &stop);
+				continue;
+			}
+			jv_free(v);
+			if (c->r.parse_error) {
+				rc = JQRUN_PARSE;
+			} else if (c->r.io_error) {
+				rc = JQRUN_IO;
+			} else if (c->r.batch_end) {
+				flush(&c->w);
+				cnt = c->r.inbatch;
+				frame_out(&c->w, JQRUN_F_BATCH, &cnt, sizeof(cnt));
+				c->r.batch_end = 0;
+				c->r.inbatch = 0;
+			} else
+				break;
+		}
+	}
+	if (rc == JQRUN_OK)
+		flush(&c->w);
+	if (rc == JQRUN_OK && c->w.io_error)
+		rc = JQRUN_IO;
+	if (rc == JQRUN_OK && o->exit_status) {
+		if (c->w.results == 0)
+			rc = JQRUN_NOOUT;
+		else if (lastkind == JV_KIND_FALSE || lastkind == JV_KIND_NULL)
+			rc = JQRUN_FALSE;
+	}
+	return rc;
+}
+
 int
 jqrun_main(const char *prog, jv vars, jv positional,
-    const struct jqrun_opts *o, int in, int out, struct jqrun_status *st)
+    const struct jqrun_opts *o, int in, int out)
 {
 	static char *empty_env[] = { NULL };
+	struct jqrun_status st;
 	struct ctx c;
 	jq_state *jq = NULL;
-	jv args, v;
-	int rc = JQRUN_OK, lastkind = JV_KIND_INVALID, stop = 0;
+	jv args, arr;
+	int rc = JQRUN_OK, k;
 
-	memset(st, 0, sizeof(*st));
+	memset(&st, 0, sizeof(st));
 	memset(&c, 0, sizeof(c));
 	c.o = o;
 	c.r.fd = in;
-	c.r.batched = o->batched;
 	c.w.fd = out;
-	c.w.batched = o->batched;
 	/*
 	 * An empty environment: no HOME, for libjq 1.6 would load $HOME/.jq,
 	 * which can redefine builtins, and an empty $ENV. (clearenv() would
@@ -407,12 +526,22 @@ jqrun_main(const char *prog, jv vars, jv positional,
 	clearenv();
 	environ = empty_env;
 	c.r.buf = malloc(RBUFSZ);
-	c.w.buf = malloc(WBUFSZ + 4);
+	c.w.buf = malloc(WBUFSZ + sizeof(struct jqrun_frame));
 	c.r.p = jv_parser_new(0);
-	if (c.r.buf == NULL || c.w.buf == NULL || c.r.p == NULL ||
-	    (jq = jq_init()) == NULL) {
-		jv_free(vars);
-		jv_free(positional);
+	if (c.r.buf == NULL || c.w.buf == NULL || c.r.p == NULL) {
+		rc = JQRUN_IO;
+		goto out;
+	}
+	for (k = 0; k < o->nnamed; k++) {
+		if (read_named(&c.r, &arr) != 0) {
+			rc = c.r.parse_error ? JQRUN_PARSE : JQRUN_IO;
+			st.named = (uint32_t)k + 1;
+			c.r.parse_error = 0;
+			goto out;
+		}
+		vars = jv_object_set(vars, jv_string(o->names[k]), arr);
+	}
+	if ((jq = jq_init()) == NULL) {
 		rc = JQRUN_IO;
 		goto out;
 	}
@@ -425,69 +554,21 @@ jqrun_main(const char *prog, jv vars, jv positional,
 	args = jv_object_set(jv_copy(vars), jv_string("ARGS"),
 	    JV_OBJECT(jv_string("positional"), positional,
 	    jv_string("named"), jv_copy(vars)));
-	jv_free(vars);
+	positional = jv_invalid();
 	if (!jq_compile_args(jq, prog, args)) {
 		rc = JQRUN_COMPILE;
 		goto out;
 	}
-	if (o->null_input) {
-		rc = process(jq, &c, jv_null(), &lastkind, &stop);
-	} else if (o->slurp) {
-		v = jv_array();
-		for (;;) {
-			jv x = next_value(&c.r);
-
-			if (!jv_is_valid(x)) {
-				jv_free(x);
-				if (c.r.batch_end) {
-					c.r.batch_end = 0;
-					continue;
-				}
-				break;
-			}
-			v = jv_array_append(v, x);
-		}
-		if (c.r.parse_error || c.r.io_error) {
-			jv_free(v);
-			rc = c.r.parse_error ? JQRUN_PARSE : JQRUN_IO;
-		} else
-			rc = process(jq, &c, v, &lastkind, &stop);
-	} else {
-		while (rc == JQRUN_OK && !stop) {
-			v = next_value(&c.r);
-			if (jv_is_valid(v)) {
-				rc = process(jq, &c, v, &lastkind, &stop);
-				continue;
-			}
-			jv_free(v);
-			if (c.r.parse_error) {
-				rc = JQRUN_PARSE;
-			} else if (c.r.io_error) {
-				rc = JQRUN_IO;
-			} else if (c.r.batch_end) {
-				end_batch(&c.w, c.r.inbatch);
-				c.r.batch_end = 0;
-				c.r.inbatch = 0;
-			} else
-				break;
-		}
-	}
-	if (rc == JQRUN_OK)
-		flush(&c.w);
-	if (rc == JQRUN_OK && c.w.io_error)
-		rc = JQRUN_IO;
-	if (rc == JQRUN_OK && o->exit_status) {
-		if (c.w.results == 0)
-			rc = JQRUN_NOOUT;
-		else if (lastkind == JV_KIND_FALSE || lastkind == JV_KIND_NULL)
-			rc = JQRUN_FALSE;
-	}
+	rc = run(jq, &c);
 out:
-	st->code = (uint32_t)rc;
-	st->record = o->batched ? c.r.inbatch : c.r.records +
-	    (c.r.parse_error ? 1 : 0);
-	st->records = c.r.records;
-	st->results = c.w.results;
+	jv_free(vars);
+	jv_free(positional);
+	st.code = (uint32_t)rc;
+	st.record = c.r.inbatch;
+	st.records = c.r.records;
+	st.results = c.w.results;
+	c.w.io_error = 0;
+	frame_out(&c.w, JQRUN_F_STATUS, &st, sizeof(st));
 	if (jq != NULL)
 		jq_teardown(&jq);
 	if (c.r.p != NULL)

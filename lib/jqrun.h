@@ -15,12 +15,29 @@
  * another. Nothing is ever read from the file system: no HOME, no module
  * search path, and `import`, `include` and `modulemeta` are refused.
  *
- * With several workers (--jobs), the input arrives in batches that end on
- * record boundaries (struct jqrun_split), each frame a 32-bit length in
- * host order followed by that many bytes, a zero length ending a batch; the
- * output is framed the same way, a zero length followed by the batch's
- * record count (64 bits) ending each batch's output.
+ * Between ti-run's processes and a jq worker everything is framed: a
+ * struct jqrun_frame header (host order) then len bytes. To the worker:
+ * each named input as NAMED frames closed by NAMED_END (in the order of
+ * the manifest's inputs), then the records as DATA frames, with BATCH
+ * marking the end of a batch (--jobs: batches end on record boundaries, see
+ * struct jqrun_split), then END. From the worker: DATA frames of output, a
+ * BATCH frame (8 bytes: the batch's record count) after each batch's
+ * output, and one STATUS frame (struct jqrun_status) last.
  */
+
+enum jqrun_frame_type {
+	JQRUN_F_DATA = 1,
+	JQRUN_F_BATCH,
+	JQRUN_F_END,
+	JQRUN_F_NAMED,
+	JQRUN_F_NAMED_END,
+	JQRUN_F_STATUS,
+};
+
+struct jqrun_frame {
+	uint32_t type;
+	uint32_t len;
+};
 
 enum jqrun_code {
 	JQRUN_OK = 0,
@@ -36,7 +53,7 @@ enum jqrun_code {
 /* What a worker reports on its status fd when it ends (host order). */
 struct jqrun_status {
 	uint32_t code;		/* enum jqrun_code */
-	uint32_t reserved;
+	uint32_t named;		/* JQRUN_PARSE of named input named - 1 */
 	uint64_t record;	/* 1-based record being processed (in its batch) */
 	uint64_t records;	/* records read in all */
 	uint64_t results;	/* results written in all */
@@ -48,7 +65,8 @@ struct jqrun_opts {
 	int slurp;		/* -s */
 	int exit_status;	/* -e */
 	int stderr_pass;	/* debug messages to stderr, else dropped */
-	int batched;		/* framed input and output (--jobs) */
+	int nnamed;		/* named inputs, bound to $name */
+	const char *const *names;
 };
 
 /*
@@ -59,15 +77,16 @@ struct jqrun_opts {
 int jqrun_check(const char *prog, struct err *e);
 
 /*
- * Compile prog with vars (an object name -> value: --arg, --argjson,
- * --slurpfile; consumed) and positional arguments (an array; consumed), as
- * jq 1.6 does, so $name, $ARGS.named and $ARGS.positional are set; then run
- * it over in, writing results to out, and fill st. Returns the exit status
- * for the worker: 0 when st->code is JQRUN_OK, 9 otherwise. Meant for the
- * program compartment: call it in a process of its own.
+ * The worker: read the named inputs from in, compile prog with vars (an
+ * object name -> value: --arg, --argjson; consumed), the named inputs as
+ * arrays and positional arguments (an array; consumed), as jq 1.6 does, so
+ * $name, $ARGS.named and $ARGS.positional are set; then run it over the
+ * records from in, writing results and finally its status to out. Returns
+ * the exit status for the worker: 0 when all went well, 9 otherwise. Meant
+ * for the program compartment: call it in a process of its own.
  */
 int jqrun_main(const char *prog, jv vars, jv positional,
-    const struct jqrun_opts *o, int in, int out, struct jqrun_status *st);
+    const struct jqrun_opts *o, int in, int out);
 
 /*
  * Splitting a JSON text stream into batches of whole values: a newline

@@ -1,12 +1,9 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -22,70 +19,84 @@
 #include "sealer.h"
 #include "sig.h"
 
-#define CHUNK (256 * 1024)		/* reads and batches */
+#define CHUNK (256 * 1024)		/* reads, frames and batches */
 #define BATCH_MAX (256u * 1024 * 1024)	/* one record, with --jobs */
-
-/* The input side: from the input streams to the program's pipes. */
-struct feed {
-	const struct sealer_opts *o;
-	struct age_keys *ids;
-	struct err e;
-	int failed;
-	/* where plaintext goes now: named input k, or -1 for the stream */
-	int target;
-	int dead[SEALER_MAXJOBS];
-	int named_dead[SEALER_MAXJOBS][SEALER_MAXNAMED];
-	unsigned char *bbuf;		/* --jobs: the batch being built */
-	size_t blen, bcap, scanned, cut;
-	struct jqrun_split split;
-	uint64_t nbatch;
-	EVP_MD_CTX *h;			/* digest of the current stream */
-	EVP_MD_CTX *all;		/* digest of the stream digests */
-	uint64_t bytes, messages;
-};
+#define RUN_LEN 22			/* base64url of 16 bytes */
 
 void
-sealer_run_id(char out[32], const unsigned char seed[32],
+sealer_run_key(const unsigned char seed[32], unsigned char key[32])
+{
+	static const char label[] = "ti-run/v1 run key";
+	unsigned int n = 32;
+
+	HMAC(EVP_sha256(), seed, 32, (const unsigned char *)label,
+	    sizeof(label) - 1, key, &n);
+}
+
+void
+sealer_run_id(char out[32], const unsigned char key[32],
     const char *measurement, const unsigned char digest[32])
 {
 	unsigned char data[16 + MEASUREMENT_LEN + 32], mac[32];
 	unsigned int maclen = sizeof(mac);
-	size_t ml = strlen(measurement), n = 0;
+	size_t ml = strlen(measurement), n;
 
+	if (ml > MEASUREMENT_LEN)
+		ml = MEASUREMENT_LEN;
 	memcpy(data, "ti-run/v1\n", 10);
 	n = 10;
 	memcpy(data + n, measurement, ml);
 	n += ml;
 	memcpy(data + n, digest, 32);
 	n += 32;
-	HMAC(EVP_sha256(), seed, 32, data, n, mac, &maclen);
+	HMAC(EVP_sha256(), key, 32, data, n, mac, &maclen);
 	message_run_id(out, mac);
 	OPENSSL_cleanse(mac, sizeof(mac));
 }
 
+/* ---- the opener ------------------------------------------------------ */
+
+struct feed {
+	const struct opener_opts *o;
+	struct age_keys *ids;
+	struct err e;
+	int failed;
+	int target;			/* named input k, or -1: the stream */
+	int dead[SEALER_MAXJOBS];	/* the worker stopped reading */
+	int named_dead[SEALER_MAXNAMED];
+	unsigned char *bbuf;		/* --jobs: the batch being built */
+	size_t blen, bcap, scanned, cut;
+	struct jqrun_split split;
+	uint64_t nbatch;
+	EVP_MD_CTX *h;			/* digest of the current input */
+	EVP_MD_CTX *all;		/* digest of the input digests */
+	uint64_t bytes, messages;
+};
+
 static void
 put_to(int fd, int *dead, const void *p, size_t n)
 {
-	if (*dead)
-		return;
 	/* A program that stopped reading is not an error of the input. */
-	if (writeall(fd, p, n) != 0)
+	if (!*dead && n > 0 && writeall(fd, p, n) != 0)
 		*dead = 1;
 }
 
-static int
+static void
+frame_to(struct feed *f, int w, uint32_t type, const void *p, size_t n)
+{
+	struct jqrun_frame h = { type, (uint32_t)n };
+
+	put_to(f->o->prog_in[w], &f->dead[w], &h, sizeof(h));
+	put_to(f->o->prog_in[w], &f->dead[w], p, n);
+}
+
+static void
 send_batch(struct feed *f, const unsigned char *p, size_t n)
 {
-	const struct sealer_opts *o = f->o;
-	int w = (int)(f->nbatch++ % (uint64_t)o->jobs);
-	uint32_t hdr = (uint32_t)n, z = 0;
+	int w = (int)(f->nbatch++ % (uint64_t)f->o->jobs);
 
-	if (n == 0)
-		return 0;
-	put_to(o->prog_in[w], &f->dead[w], &hdr, 4);
-	put_to(o->prog_in[w], &f->dead[w], p, n);
-	put_to(o->prog_in[w], &f->dead[w], &z, 4);
-	return 0;
+	frame_to(f, w, JQRUN_F_DATA, p, n);
+	frame_to(f, w, JQRUN_F_BATCH, NULL, 0);
 }
 
 /* Batches end on a record boundary, so that every worker parses whole values. */
@@ -97,9 +108,8 @@ batch_add(struct feed *f, const unsigned char *p, size_t n)
 
 	if (f->blen + n > f->bcap) {
 		if (f->blen + n > BATCH_MAX)
-			return err_set(&f->e, EXIT_DATA,
-			    "an input record is larger than %u bytes (--jobs)",
-			    BATCH_MAX);
+			return err_set(&f->e, EXIT_DATA, "an input record is "
+			    "larger than %u bytes (--jobs)", BATCH_MAX);
 		c = f->bcap ? f->bcap : CHUNK * 2;
 		while (c < f->blen + n)
 			c *= 2;
@@ -126,22 +136,22 @@ batch_add(struct feed *f, const unsigned char *p, size_t n)
 }
 
 static int
-batch_end(struct feed *f)
+batch_flush(struct feed *f)
 {
-	if (f->blen > 0 && f->bbuf[f->blen - 1] != '\n') {
-		if (batch_add(f, (const unsigned char *)"\n", 1) != 0)
-			return -1;
-	}
-	send_batch(f, f->bbuf, f->blen);
+	if (f->blen > 0 && f->bbuf[f->blen - 1] != '\n' &&
+	    batch_add(f, (const unsigned char *)"\n", 1) != 0)
+		return -1;
+	if (f->blen > 0)
+		send_batch(f, f->bbuf, f->blen);
 	f->blen = f->scanned = f->cut = 0;
 	return 0;
 }
 
-/* Plaintext of the current stream: digest it and pass it on. */
+/* Plaintext of the current input: digest it and pass it on. */
 static int
 deliver(struct feed *f, const void *p, size_t n)
 {
-	const struct sealer_opts *o = f->o;
+	const struct opener_opts *o = f->o;
 	int w;
 
 	if (n == 0)
@@ -149,14 +159,21 @@ deliver(struct feed *f, const void *p, size_t n)
 	EVP_DigestUpdate(f->h, p, n);
 	f->bytes += n;
 	if (f->target >= 0) {
+		if (!o->jq) {
+			put_to(o->prog_named[f->target],
+			    &f->named_dead[f->target], p, n);
+			return 0;
+		}
 		for (w = 0; w < o->jobs; w++)
-			put_to(o->prog_named[w][f->target],
-			    &f->named_dead[w][f->target], p, n);
+			frame_to(f, w, JQRUN_F_NAMED, p, n);
 		return 0;
 	}
-	if (o->jobs > 1)
+	if (!o->jq)
+		put_to(o->prog_in[0], &f->dead[0], p, n);
+	else if (o->jobs > 1)
 		return batch_add(f, p, n);
-	put_to(o->prog_in[0], &f->dead[0], p, n);
+	else
+		frame_to(f, 0, JQRUN_F_DATA, p, n);
 	return 0;
 }
 
@@ -173,7 +190,7 @@ sink_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
-/* Open age bytes (a FILE) into the current stream. */
+/* Open age bytes (a FILE) into the current input. */
 static int
 open_age(struct feed *f, FILE *in, const char *what)
 {
@@ -185,6 +202,7 @@ open_age(struct feed *f, FILE *in, const char *what)
 	if (out == NULL)
 		return err_errno(&f->e, EXIT_IO, "fopencookie");
 	setvbuf(out, NULL, _IOFBF, CHUNK);
+	memset(&e, 0, sizeof(e));
 	rc = age_open(in, out, f->ids, &e);
 	if (fflush(out) != 0 && rc == 0 && !f->failed)
 		rc = err_errno(&e, EXIT_IO, "%s", what);
@@ -199,7 +217,7 @@ open_age(struct feed *f, FILE *in, const char *what)
 }
 
 static int
-accepted(const struct sealer_opts *o, const unsigned char signer[32])
+accepted(const struct opener_opts *o, const unsigned char signer[32])
 {
 	int i;
 
@@ -232,7 +250,6 @@ read_messages(struct feed *f, FILE *in, const char *what)
 			err_prefix(&f->e, "%s: message %" PRIu64, what, count);
 			goto out;
 		}
-		count++;
 		if (!accepted(f->o, m.signer)) {
 			sig_signer_string(who, m.signer);
 			err_set(&f->e, EXIT_NO, "%s: message from unknown "
@@ -241,12 +258,13 @@ read_messages(struct feed *f, FILE *in, const char *what)
 		}
 		if (message_verify(&m, NULL, &f->e) != 0) {
 			err_set(&f->e, EXIT_DATA, "%s: message %" PRIu64
-			    ": signature does not verify", what, count - 1);
+			    ": signature does not verify", what, count);
 			goto out;
 		}
+		count++;
 		if (m.seq != next || (next > 0 && strcmp(run, m.run) != 0)) {
-			err_set(&f->e, EXIT_DATA, "%s: messages out of order "
-			    "or missing (expected seq %" PRIu64 ")", what, next);
+			err_set(&f->e, EXIT_DATA, "%s: messages missing or out "
+			    "of order (expected seq %" PRIu64 ")", what, next);
 			goto out;
 		}
 		memcpy(run, m.run, sizeof(run));
@@ -279,18 +297,19 @@ out:
 	return rc;
 }
 
-/* One input (fd): plaintext, raw age, or messages. */
+/* One input: plaintext, raw age, or messages. The fd is closed. */
 static int
 read_input(struct feed *f, int fd, const char *what)
 {
-	unsigned char buf[IO_BUFSZ];
-	unsigned char d[32];
+	unsigned char buf[IO_BUFSZ], d[32];
 	FILE *in = NULL;
 	ssize_t n;
 	int c, rc = -1;
 
-	if (EVP_DigestInit_ex(f->h, EVP_sha256(), NULL) != 1)
+	if (EVP_DigestInit_ex(f->h, EVP_sha256(), NULL) != 1) {
+		close(fd);
 		return err_set(&f->e, EXIT_IO, "digest");
+	}
 	if (f->o->plain_in) {
 		while ((n = read(fd, buf, sizeof(buf))) != 0) {
 			if (n < 0 && errno == EINTR)
@@ -302,35 +321,29 @@ read_input(struct feed *f, int fd, const char *what)
 			if (deliver(f, buf, (size_t)n) != 0)
 				goto out;
 		}
-	} else {
-		if ((in = fdopen(fd, "r")) == NULL) {
-			err_errno(&f->e, EXIT_IO, "%s", what);
-			goto out;
-		}
-		setvbuf(in, NULL, _IOFBF, CHUNK);
-		c = getc(in);
-		if (c == EOF && f->target < 0 && f->o->allow_empty) {
-			rc = 0;
-			goto out;
-		}
-		if (c == EOF) {
-			err_set(&f->e, EXIT_DATA, "%s: empty input", what);
-			goto out;
-		}
-		ungetc(c, in);
-		if (c == '{') {
-			if (read_messages(f, in, what) != 0)
-				goto out;
-		} else if (f->o->from_any) {
-			if (open_age(f, in, what) != 0)
-				goto out;
-		} else {
-			err_set(&f->e, EXIT_DATA, "%s: not a message (raw age "
-			    "input needs --from any)", what);
-			goto out;
-		}
+		rc = 0;
+		goto out;
 	}
-	rc = 0;
+	if ((in = fdopen(fd, "r")) == NULL) {
+		err_errno(&f->e, EXIT_IO, "%s", what);
+		goto out;
+	}
+	setvbuf(in, NULL, _IOFBF, CHUNK);
+	if ((c = getc(in)) == EOF) {
+		if (f->target < 0 && f->o->allow_empty)
+			rc = 0;
+		else
+			err_set(&f->e, EXIT_DATA, "%s: empty input", what);
+		goto out;
+	}
+	ungetc(c, in);
+	if (c == '{')
+		rc = read_messages(f, in, what);
+	else if (f->o->from_any)
+		rc = open_age(f, in, what);
+	else
+		err_set(&f->e, EXIT_DATA, "%s: not a message (raw age input "
+		    "needs --from any)", what);
 out:
 	if (in != NULL)
 		fclose(in);
@@ -341,96 +354,172 @@ out:
 	return rc;
 }
 
-static void *
-feed_main(void *arg)
+static int
+feed_all(struct feed *f)
 {
-	struct feed *f = arg;
-	const struct sealer_opts *o = f->o;
-	int k, w, rc = 0;
+	const struct opener_opts *o = f->o;
+	int k, w;
 
-	for (k = 0; k < o->nnamed && rc == 0; k++) {
+	for (k = 0; k < o->nnamed; k++) {
 		f->target = k;
-		rc = read_input(f, o->named_fd[k], o->named_name[k]);
+		if (read_input(f, o->named_fd[k], o->named_name[k]) != 0)
+			return -1;
+		if (!o->jq) {
+			close(o->prog_named[k]);
+			continue;
+		}
 		for (w = 0; w < o->jobs; w++)
-			close(o->prog_named[w][k]);
+			frame_to(f, w, JQRUN_F_NAMED_END, NULL, 0);
 	}
-	for (; k < o->nnamed; k++)
-		for (w = 0; w < o->jobs; w++)
-			close(o->prog_named[w][k]);
 	f->target = -1;
-	if (rc == 0)
-		rc = read_input(f, o->in_fd, "input");
-	if (rc == 0 && o->jobs > 1)
-		rc = batch_end(f);
-	for (w = 0; w < o->jobs; w++)
-		close(o->prog_in[w]);
-	f->failed = rc != 0;
-	return NULL;
+	if (read_input(f, o->in_fd, "input") != 0)
+		return -1;
+	if (o->jq && o->jobs > 1 && batch_flush(f) != 0)
+		return -1;
+	for (w = 0; o->jq && w < o->jobs; w++)
+		frame_to(f, w, JQRUN_F_END, NULL, 0);
+	return 0;
 }
 
-/* The output side: the program's output, in order, as a FILE to read. */
+static void
+report_err(int32_t *code, char *msg, size_t len, const struct err *e)
+{
+	*code = e->code ? e->code : EXIT_IO;
+	snprintf(msg, len, "%s", e->msg);
+}
+
+int
+sealer_open(const struct opener_opts *o, struct opener_report *r)
+{
+	struct feed f;
+	unsigned char d[32];
+	char run[32];
+	int w, k;
+
+	memset(r, 0, sizeof(*r));
+	memset(&f, 0, sizeof(f));
+	/* This is the opener's own process: a closed pipe is handled in place. */
+	signal(SIGPIPE, SIG_IGN);
+	f.o = o;
+	if ((f.h = EVP_MD_CTX_new()) == NULL ||
+	    (f.all = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(f.all, EVP_sha256(), NULL) != 1) {
+		err_set(&f.e, EXIT_IO, "out of memory");
+		goto fail;
+	}
+	if (o->x_priv != NULL && ((f.ids = age_keys_new()) == NULL ||
+	    age_add_x25519_identity(f.ids, o->x_priv, &f.e) != 0))
+		goto fail;
+	if (feed_all(&f) != 0)
+		goto fail;
+	for (w = 0; w < o->jobs; w++)
+		close(o->prog_in[w]);
+	if (o->run_key != NULL && o->run_fd >= 0) {
+		EVP_DigestFinal_ex(f.all, d, NULL);
+		memset(run, 0, sizeof(run));
+		sealer_run_id(run, o->run_key, o->measurement, d);
+		if (writeall(o->run_fd, run, sizeof(run)) != 0) {
+			err_errno(&f.e, EXIT_IO, "run id");
+			goto fail;
+		}
+	}
+	goto out;
+fail:
+	report_err(&r->code, r->msg, sizeof(r->msg), &f.e);
+	/* The program sees its input end early; the parent releases nothing. */
+	for (w = 0; w < o->jobs; w++)
+		close(o->prog_in[w]);
+	for (k = 0; !o->jq && k < o->nnamed; k++)
+		close(o->prog_named[k]);
+out:
+	if (o->run_fd >= 0)
+		close(o->run_fd);
+	r->bytes_in = f.bytes;
+	r->messages_in = f.messages;
+	free(f.bbuf);
+	age_keys_free(f.ids);
+	EVP_MD_CTX_free(f.h);
+	EVP_MD_CTX_free(f.all);
+	return r->code;
+}
+
+/* ---- the sealer ------------------------------------------------------ */
+
+/* The program's output, in order, as a FILE to read. */
 struct source {
 	const struct sealer_opts *o;
 	struct sealer_report *rep;
 	int w;			/* worker whose output comes next */
-	uint32_t left;		/* bytes left in its current frame */
+	uint32_t left;		/* bytes left in its current DATA frame */
 	uint64_t base;		/* records before the current batch */
+	int ended[SEALER_MAXJOBS];
 	int done;
-	int failed;		/* a worker failed: rep says how */
+	int failed;		/* rep says how */
 	size_t padleft;
-	int padding;
+	int padded;
 	uint64_t total;
 };
 
+/* Read worker w's frames up to its STATUS (the other workers, at the end). */
 static void
-worker_status(struct source *s, int w, int ended_batch)
+drain_status(struct source *s, int w)
 {
+	struct jqrun_frame h;
 	struct jqrun_status st;
-	ssize_t n = -1;
+	unsigned char skip[4096];
+	size_t n;
 
-	if (s->o->prog_status[w] >= 0) {
-		n = readall(s->o->prog_status[w], &st, sizeof(st));
-		close(s->o->prog_status[w]);
-		((struct sealer_opts *)s->o)->prog_status[w] = -1;
+	for (;;) {
+		if (readall(s->o->prog_out[w], &h, sizeof(h)) !=
+		    (ssize_t)sizeof(h))
+			break;
+		if (h.type == JQRUN_F_STATUS && h.len == sizeof(st)) {
+			if (readall(s->o->prog_out[w], &st, sizeof(st)) !=
+			    (ssize_t)sizeof(st))
+				break;
+			s->rep->records += st.records;
+			s->rep->results += st.results;
+			s->ended[w] = 1;
+			return;
+		}
+		for (; h.len > 0; h.len -= (uint32_t)n) {
+			n = h.len < sizeof(skip) ? h.len : sizeof(skip);
+			if (readall(s->o->prog_out[w], skip, n) !=
+			    (ssize_t)n)
+				goto died;
+		}
 	}
-	if (n < 0)
-		return;		/* an executable: the parent has its status */
-	if (n != (ssize_t)sizeof(st)) {
-		if (s->rep->prog_code == 0)
-			s->rep->prog_code = -1;	/* died without a word */
-		s->failed = 1;
+died:
+	s->ended[w] = 1;
+	if (s->rep->prog_code == 0)
+		s->rep->prog_code = -1;
+	s->failed = 1;
+}
+
+static void
+worker_status(struct source *s, const struct jqrun_status *st)
+{
+	s->rep->records += st->records;
+	s->rep->results += st->results;
+	s->ended[s->w] = 1;
+	if (st->code == JQRUN_OK)
 		return;
-	}
-	s->rep->records += st.records;
-	s->rep->results += st.results;
-	if (st.code != JQRUN_OK && s->rep->prog_code == 0 && !ended_batch) {
-		s->rep->prog_code = (int32_t)st.code;
-		s->rep->prog_record = s->o->jobs > 1 ? s->base + st.record :
-		    st.record;
-		s->failed = 1;
-	}
+	s->rep->prog_code = (int32_t)st->code;
+	s->rep->prog_named = st->named;
+	s->rep->prog_record = s->base + st->record;
+	s->failed = 1;
 }
 
 static ssize_t
-src_read1(struct source *s, char *buf, size_t n)
+src_frames(struct source *s, char *buf, size_t n)
 {
 	const struct sealer_opts *o = s->o;
-	unsigned char m[12];
-	uint32_t hdr;
+	struct jqrun_frame h;
+	struct jqrun_status st;
 	uint64_t cnt;
 	ssize_t r;
 	int w;
 
-	if (o->jobs == 1) {
-		do
-			r = read(o->prog_out[0], buf, n);
-		while (r < 0 && errno == EINTR);
-		if (r == 0) {
-			worker_status(s, 0, 0);
-			s->done = 1;
-		}
-		return r;
-	}
 	for (;;) {
 		if (s->left > 0) {
 			if (n > s->left)
@@ -438,42 +527,43 @@ src_read1(struct source *s, char *buf, size_t n)
 			do
 				r = read(o->prog_out[s->w], buf, n);
 			while (r < 0 && errno == EINTR);
-			if (r <= 0) {
-				worker_status(s, s->w, 0);
-				s->failed = 1;
-				return 0;
-			}
+			if (r <= 0)
+				break;
 			s->left -= (uint32_t)r;
 			return r;
 		}
-		r = readall(o->prog_out[s->w], &hdr, 4);
-		if (r == 0) {
-			/* This worker has no more batches: neither do the others. */
-			worker_status(s, s->w, 0);
+		if (readall(o->prog_out[s->w], &h, sizeof(h)) !=
+		    (ssize_t)sizeof(h))
+			break;
+		if (h.type == JQRUN_F_DATA) {
+			s->left = h.len;
+		} else if (h.type == JQRUN_F_BATCH && h.len == sizeof(cnt)) {
+			if (readall(o->prog_out[s->w], &cnt, sizeof(cnt)) !=
+			    (ssize_t)sizeof(cnt))
+				break;
+			s->base += cnt;
+			s->w = (s->w + 1) % o->jobs;
+		} else if (h.type == JQRUN_F_STATUS && h.len == sizeof(st)) {
+			if (readall(o->prog_out[s->w], &st, sizeof(st)) !=
+			    (ssize_t)sizeof(st))
+				break;
+			worker_status(s, &st);
+			if (s->failed)
+				return 0;
+			/* No more batches here: none anywhere. */
 			for (w = 0; w < o->jobs; w++)
-				if (w != s->w && o->prog_status[w] >= 0)
-					worker_status(s, w, 1);
+				if (!s->ended[w])
+					drain_status(s, w);
 			s->done = 1;
 			return 0;
-		}
-		if (r != 4) {
-			worker_status(s, s->w, 0);
-			s->failed = 1;
-			return 0;
-		}
-		if (hdr > 0) {
-			s->left = hdr;
-			continue;
-		}
-		if (readall(o->prog_out[s->w], m + 4, 8) != 8) {
-			worker_status(s, s->w, 0);
-			s->failed = 1;
-			return 0;
-		}
-		memcpy(&cnt, m + 4, 8);
-		s->base += cnt;
-		s->w = (s->w + 1) % o->jobs;
+		} else
+			break;
 	}
+	/* The worker ended without a status: it was stopped. */
+	if (s->rep->prog_code == 0)
+		s->rep->prog_code = -1;
+	s->failed = 1;
+	return 0;
 }
 
 static ssize_t
@@ -482,21 +572,28 @@ src_read(void *cookie, char *buf, size_t n)
 	struct source *s = cookie;
 	ssize_t r = 0;
 
-	if (!s->done && !s->failed)
-		r = src_read1(s, buf, n);
+	if (!s->done && !s->failed) {
+		if (s->o->jq)
+			r = src_frames(s, buf, n);
+		else {
+			do
+				r = read(s->o->prog_out[0], buf, n);
+			while (r < 0 && errno == EINTR);
+			if (r == 0)
+				s->done = 1;
+		}
+	}
 	if (r > 0) {
 		s->total += (uint64_t)r;
 		return r;
 	}
-	if (r < 0)
+	if (r < 0 || s->failed)
 		return r;
-	if (s->failed)
-		return 0;
-	/* Round the plaintext up with spaces (--pad in one message). */
-	if (s->padding && !s->o->split && s->o->pad > 0) {
-		if (s->padleft == 0 && s->total % s->o->pad != 0)
+	/* Round the plaintext up with spaces (--pad, one message). */
+	if (!s->padded && !s->o->split && s->o->pad > 0 && !s->o->plain_out) {
+		if (s->total % s->o->pad != 0)
 			s->padleft = s->o->pad - s->total % s->o->pad;
-		s->padding = 0;
+		s->padded = 1;
 	}
 	if (s->padleft > 0) {
 		r = (ssize_t)(s->padleft < n ? s->padleft : n);
@@ -506,37 +603,33 @@ src_read(void *cookie, char *buf, size_t n)
 	return r;
 }
 
-/* The sealed output pieces in a temporary file, one per message. */
+/* A message written with placeholders for its run and signature. */
 struct piece {
-	off_t off;
-	size_t len;
+	off_t run_off;
+	off_t sig_off;
 	unsigned char hash[32];
+	int last;
 };
 
 struct sealed {
-	int fd;
-	off_t end;
-	EVP_MD_CTX *h;
+	FILE *out;		/* the temporary file */
 	struct piece *p;
 	size_t n, cap;
+	/* streaming base64 of one message's age bytes */
+	EVP_MD_CTX *h;
+	unsigned char carry[3];
+	size_t nc;
+	int err;
 };
 
-static ssize_t
-t1_write(void *cookie, const char *buf, size_t n)
-{
-	struct sealed *t = cookie;
-
-	if (writeall(t->fd, buf, n) != 0)
-		return -1;
-	EVP_DigestUpdate(t->h, buf, n);
-	t->end += (off_t)n;
-	return (ssize_t)n;
-}
+static const char run_hold[] = "RRRRRRRRRRRRRRRRRRRRRR";
+#define SIG_B64_LEN 86
 
 static int
-piece_add(struct sealed *t, off_t off, size_t len, const unsigned char h[32])
+piece_begin(struct sealed *t, int last)
 {
 	struct piece *np;
+	off_t start;
 
 	if (t->n == t->cap) {
 		t->cap = t->cap ? 2 * t->cap : 64;
@@ -544,56 +637,151 @@ piece_add(struct sealed *t, off_t off, size_t len, const unsigned char h[32])
 			return -1;
 		t->p = np;
 	}
-	t->p[t->n].off = off;
-	t->p[t->n].len = len;
-	memcpy(t->p[t->n].hash, h, 32);
+	if ((start = ftello(t->out)) < 0)
+		return -1;
+	/* {"v":1,"run":"<22>","seq":N,"last":B,"signer":"...","sig":"<86>","sealed":"... */
+	t->p[t->n].run_off = start + 14;
+	if (fprintf(t->out, "{\"v\":1,\"run\":\"%s\",\"seq\":%zu,\"last\":%s,"
+	    "\"signer\":\"", run_hold, t->n, last ? "true" : "false") < 0)
+		return -1;
+	return 0;
+}
+
+static int
+piece_sig(struct sealed *t, const char *signer, int last)
+{
+	char sig[SIG_B64_LEN + 1];
+	off_t at;
+
+	memset(sig, 'S', SIG_B64_LEN);
+	sig[SIG_B64_LEN] = '\0';
+	if (fprintf(t->out, "%s\",\"sig\":\"", signer) < 0 ||
+	    (at = ftello(t->out)) < 0 ||
+	    fprintf(t->out, "%s\",\"sealed\":\"", sig) < 0)
+		return -1;
+	t->p[t->n].sig_off = at;
+	t->p[t->n].last = last;
+	return 0;
+}
+
+static int
+piece_end(struct sealed *t, const unsigned char hash[32])
+{
+	if (fputs("\"}\n", t->out) == EOF)
+		return -1;
+	memcpy(t->p[t->n].hash, hash, 32);
 	t->n++;
 	return 0;
 }
 
+static void
+b64_put(struct sealed *t, const unsigned char *p, size_t n)
+{
+	char out[4 * 4096 + 1];
+	size_t k;
+
+	EVP_DigestUpdate(t->h, p, n);
+	while (t->nc > 0 && t->nc < 3 && n > 0) {
+		t->carry[t->nc++] = *p++;
+		n--;
+	}
+	if (t->nc == 3) {
+		b64_encode(out, t->carry, 3, B64_STD);
+		fputs(out, t->out);
+		t->nc = 0;
+	}
+	while (n >= 3) {
+		k = n - n % 3;
+		if (k > 3 * 4096)
+			k = 3 * 4096;
+		b64_encode(out, p, k, B64_STD);
+		fputs(out, t->out);
+		p += k;
+		n -= k;
+	}
+	memcpy(t->carry + t->nc, p, n);
+	t->nc += n;
+}
+
+static void
+b64_end(struct sealed *t)
+{
+	char out[8];
+
+	if (t->nc > 0) {
+		b64_encode(out, t->carry, t->nc, B64_STD);
+		fputs(out, t->out);
+	}
+	t->nc = 0;
+}
+
+static ssize_t
+b64_write(void *cookie, const char *buf, size_t n)
+{
+	b64_put(cookie, (const unsigned char *)buf, n);
+	return (ssize_t)n;
+}
+
 static int
 seal_one(struct sealed *t, FILE *src, const struct sealer_opts *o,
-    struct err *e)
+    const char *signer, struct err *e)
 {
-	cookie_io_functions_t io = { NULL, t1_write, NULL, NULL };
+	cookie_io_functions_t io = { NULL, b64_write, NULL, NULL };
 	unsigned char h[32];
-	off_t start = t->end;
-	FILE *out;
+	FILE *ct;
 	int rc;
 
-	if ((out = fopencookie(t, "w", io)) == NULL)
+	if (piece_begin(t, 1) != 0 || piece_sig(t, signer, 1) != 0)
+		return err_errno(e, EXIT_IO, "temporary file");
+	if ((ct = fopencookie(t, "w", io)) == NULL)
 		return err_errno(e, EXIT_IO, "fopencookie");
-	setvbuf(out, NULL, _IOFBF, CHUNK);
+	setvbuf(ct, NULL, _IOFBF, CHUNK);
 	EVP_DigestInit_ex(t->h, EVP_sha256(), NULL);
-	rc = age_seal(src, out, o->to, 0, e);
-	if (fclose(out) != 0 && rc == 0)
-		rc = err_errno(e, EXIT_IO, "temporary file");
+	rc = age_seal(src, ct, o->to, 0, e);
+	fclose(ct);
 	if (rc != 0)
 		return -1;
+	b64_end(t);
 	EVP_DigestFinal_ex(t->h, h, NULL);
-	if (piece_add(t, start, (size_t)(t->end - start), h) != 0)
-		return err_set(e, EXIT_IO, "out of memory");
+	if (piece_end(t, h) != 0)
+		return err_errno(e, EXIT_IO, "temporary file");
 	return 0;
+}
+
+/* Write one message of sealed bytes ct. */
+static int
+put_sealed(struct sealed *t, const unsigned char *ct, size_t n,
+    const char *signer, int last)
+{
+	unsigned char h[32];
+
+	if (piece_begin(t, last) != 0 || piece_sig(t, signer, last) != 0)
+		return -1;
+	EVP_DigestInit_ex(t->h, EVP_sha256(), NULL);
+	b64_put(t, ct, n);
+	b64_end(t);
+	EVP_DigestFinal_ex(t->h, h, NULL);
+	return piece_end(t, h);
 }
 
 static int
 seal_split(struct sealed *t, FILE *src, const struct sealer_opts *o,
-    struct err *e)
+    const char *signer, struct err *e)
 {
-	char *line = NULL;
-	size_t cap = 0, len, want;
-	unsigned char *ct = NULL, h[32];
+	char *line = NULL, *nl;
+	size_t cap = 0, len, want, prevlen = 0;
+	unsigned char *ct = NULL, *prev = NULL;
 	size_t ctlen;
 	ssize_t n;
 	int rc = -1;
 
+	/* A message is written when the next exists: then "last" is known. */
 	while ((n = getline(&line, &cap, src)) > 0) {
 		len = (size_t)n;
 		if (o->pad > 0 && len % o->pad != 0) {
 			want = len + o->pad - len % o->pad;
 			if (want > cap) {
-				char *nl = realloc(line, want);
-				if (nl == NULL)
+				if ((nl = realloc(line, want)) == NULL)
 					goto nomem;
 				line = nl;
 				cap = want;
@@ -604,18 +792,19 @@ seal_split(struct sealed *t, FILE *src, const struct sealer_opts *o,
 		if (age_seal_mem(line, len, o->to, 0, &ct, &ctlen, e) != 0)
 			goto out;
 		wipe(line, len);
-		if (writeall(t->fd, ct, ctlen) != 0) {
-			err_errno(e, EXIT_IO, "temporary file");
-			goto out;
-		}
-		EVP_Digest(ct, ctlen, h, NULL, EVP_sha256(), NULL);
-		if (piece_add(t, t->end, ctlen, h) != 0)
-			goto nomem;
-		t->end += (off_t)ctlen;
-		free(ct);
+		if (prev != NULL && put_sealed(t, prev, prevlen, signer, 0) != 0)
+			goto io;
+		free(prev);
+		prev = ct;
+		prevlen = ctlen;
 		ct = NULL;
 	}
+	if (prev != NULL && put_sealed(t, prev, prevlen, signer, 1) != 0)
+		goto io;
 	rc = 0;
+	goto out;
+io:
+	err_errno(e, EXIT_IO, "temporary file");
 	goto out;
 nomem:
 	err_set(e, EXIT_IO, "out of memory");
@@ -624,195 +813,116 @@ out:
 		wipe(line, cap);
 	free(line);
 	free(ct);
+	free(prev);
 	return rc;
 }
 
-/* Write the messages for the sealed pieces to o->out_fd. */
+/* Fill in the run id and the signatures, now that the run is known. */
 static int
-write_messages(struct sealed *t, const struct sealer_opts *o,
-    const char *run, struct err *e)
+sign_all(struct sealed *t, const struct sealer_opts *o, const char *run,
+    struct err *e)
 {
-	/* 3 * 16 KiB: base64 of whole groups, so pieces encode independently. */
-	unsigned char in[3 * 16384];
-	char b64[4 * 16384 + 1], tbs[MESSAGE_TBS_MAX], hex[65];
-	char signer[SIG_SIGNER_LEN], sigs[90];
+	char tbs[MESSAGE_TBS_MAX], hex[65], sigs[90];
 	unsigned char sig[64];
-	FILE *out = fdopen(dup(o->out_fd), "w");
-	size_t i, j, k, left, m;
-	off_t off;
-	ssize_t r;
-	int len, last;
+	int fd = fileno(t->out), len;
+	size_t i, j;
 
-	if (out == NULL)
+	if (fflush(t->out) != 0)
 		return err_errno(e, EXIT_IO, "temporary file");
-	setvbuf(out, NULL, _IOFBF, CHUNK);
-	sig_signer_string(signer, o->keys->ed_pub);
 	for (i = 0; i < t->n; i++) {
-		last = i + 1 == t->n;
 		for (j = 0; j < 32; j++)
 			snprintf(hex + 2 * j, 3, "%02x", t->p[i].hash[j]);
 		len = snprintf(tbs, sizeof(tbs), "ti-message/v1\n%s\n%zu\n%s\n%s",
-		    run, i, last ? "true" : "false", hex);
-		if (sig_sign(o->keys->ed_seed, tbs, (size_t)len, sig) != 0) {
-			fclose(out);
+		    run, i, t->p[i].last ? "true" : "false", hex);
+		if (sig_sign(o->ed_seed, tbs, (size_t)len, sig) != 0)
 			return err_set(e, EXIT_IO, "signing failed");
-		}
 		b64_encode(sigs, sig, 64, B64_URL);
-		fprintf(out, "{\"v\":1,\"run\":\"%s\",\"seq\":%zu,\"last\":%s,"
-		    "\"signer\":\"%s\",\"sig\":\"%s\",\"sealed\":\"", run, i,
-		    last ? "true" : "false", signer, sigs);
-		off = t->p[i].off;
-		for (left = t->p[i].len; left > 0; left -= m) {
-			m = left < sizeof(in) ? left : sizeof(in);
-			for (k = 0; k < m; k += (size_t)r) {
-				r = pread(t->fd, in + k, m - k, off + (off_t)k);
-				if (r <= 0) {
-					fclose(out);
-					return err_errno(e, EXIT_IO,
-					    "temporary file");
-				}
-			}
-			b64_encode(b64, in, m, B64_STD);
-			fputs(b64, out);
-			off += (off_t)m;
-		}
-		fputs("\"}\n", out);
+		if (pwrite(fd, run, RUN_LEN, t->p[i].run_off) != RUN_LEN ||
+		    pwrite(fd, sigs, SIG_B64_LEN, t->p[i].sig_off) !=
+		    SIG_B64_LEN)
+			return err_errno(e, EXIT_IO, "temporary file");
 	}
-	if (fclose(out) != 0)
-		return err_errno(e, EXIT_IO, "temporary file");
 	return 0;
 }
 
-static int
-tmpfile_fd(void)
-{
-	const char *dir = getenv("TMPDIR");
-	int fd;
-
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0)
-		fd = memfd_create("ti-run", MFD_CLOEXEC);
-	return fd;
-}
-
-static void
-report_err(struct sealer_report *rep, const struct err *e)
-{
-	rep->code = e->code ? e->code : EXIT_IO;
-	snprintf(rep->msg, sizeof(rep->msg), "%s", e->msg);
-}
-
 int
-sealer_main(const struct sealer_opts *o, struct sealer_report *rep)
+sealer_seal(const struct sealer_opts *o, struct sealer_report *r)
 {
-	struct feed f;
 	struct source s;
 	struct sealed t;
 	struct err e;
 	cookie_io_functions_t io = { src_read, NULL, NULL, NULL };
 	FILE *src = NULL;
-	pthread_t th;
-	unsigned char d[32];
-	char buf[IO_BUFSZ];
+	char buf[IO_BUFSZ], signer[SIG_SIGNER_LEN], run[32];
+	unsigned char pub[32];
 	size_t n;
-	int started = 0, orc = 0;
+	int rc = 0, w;
 
-	memset(rep, 0, sizeof(*rep));
-	memset(&f, 0, sizeof(f));
+	memset(r, 0, sizeof(*r));
 	memset(&s, 0, sizeof(s));
 	memset(&t, 0, sizeof(t));
 	memset(&e, 0, sizeof(e));
-	t.fd = -1;
-	/* This is the sealer's own process: a closed pipe is handled in place. */
 	signal(SIGPIPE, SIG_IGN);
-	f.o = o;
 	s.o = o;
-	s.rep = rep;
-	s.padding = 1;
-	if ((f.h = EVP_MD_CTX_new()) == NULL ||
-	    (f.all = EVP_MD_CTX_new()) == NULL ||
+	s.rep = r;
+	if ((t.out = fdopen(o->out_fd, "w")) == NULL ||
 	    (t.h = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(f.all, EVP_sha256(), NULL) != 1) {
-		err_set(&e, EXIT_IO, "out of memory");
-		report_err(rep, &e);
+	    (src = fopencookie(&s, "r", io)) == NULL) {
+		rc = err_errno(&e, EXIT_IO, "sealer");
 		goto out;
 	}
-	if (!o->plain_in) {
-		if ((f.ids = age_keys_new()) == NULL ||
-		    age_add_x25519_identity(f.ids, o->keys->x_priv, &e) != 0) {
-			report_err(rep, &e);
-			goto out;
-		}
-	}
-	if (pthread_create(&th, NULL, feed_main, &f) != 0) {
-		err_set(&e, EXIT_IO, "cannot start the input thread");
-		report_err(rep, &e);
-		goto out;
-	}
-	started = 1;
-	if ((src = fopencookie(&s, "r", io)) == NULL) {
-		orc = err_errno(&e, EXIT_IO, "fopencookie");
-	} else if (o->plain_out) {
+	setvbuf(t.out, NULL, _IOFBF, CHUNK);
+	setvbuf(src, NULL, _IOFBF, CHUNK);
+	if (o->plain_out) {
 		while ((n = fread(buf, 1, sizeof(buf), src)) > 0)
-			if (writeall(o->out_fd, buf, n) != 0) {
-				orc = err_errno(&e, EXIT_IO, "temporary file");
+			if (fwrite(buf, 1, n, t.out) != n) {
+				rc = err_errno(&e, EXIT_IO, "temporary file");
 				break;
 			}
 	} else {
-		if ((t.fd = tmpfile_fd()) < 0)
-			orc = err_errno(&e, EXIT_IO, "temporary file");
-		else if (o->split)
-			orc = seal_split(&t, src, o, &e);
-		else
-			orc = seal_one(&t, src, o, &e);
+		if (sig_public(o->ed_seed, pub) != 0)
+			rc = err_set(&e, EXIT_IO, "bad signing key");
+		sig_signer_string(signer, pub);
+		if (rc == 0 && o->split)
+			rc = seal_split(&t, src, o, signer, &e);
+		else if (rc == 0)
+			rc = seal_one(&t, src, o, signer, &e);
 	}
-	/*
-	 * Whatever the program still writes is not wanted: closing its output
-	 * ends it, so that neither it nor the input thread can block.
-	 */
-	for (n = 0; n < (size_t)o->jobs; n++)
-		close(o->prog_out[n]);
-	pthread_join(th, NULL);
-	started = 0;
-	rep->bytes_in = f.bytes;
-	rep->messages_in = f.messages;
-	rep->bytes_out = s.total;
-	rep->messages_out = t.n;
-	if (f.failed) {
-		report_err(rep, &f.e);
-		goto out;
-	}
+	/* What the program still writes is not wanted: closing ends it. */
+	for (w = 0; w < o->jobs; w++)
+		close(o->prog_out[w]);
+	r->bytes_out = s.total;
+	r->messages_out = t.n;
 	if (s.failed) {
-		rep->code = EXIT_PROGRAM;
-		snprintf(rep->msg, sizeof(rep->msg), "program failed");
+		r->code = EXIT_PROGRAM;
+		snprintf(r->msg, sizeof(r->msg), "program failed");
+		goto done;
+	}
+	if (rc != 0)
 		goto out;
+	if (o->run_fd >= 0) {
+		if (readall(o->run_fd, run, sizeof(run)) != (ssize_t)sizeof(run) ||
+		    strlen(run) != RUN_LEN) {
+			rc = err_set(&e, EXIT_DATA, "the input did not complete");
+			goto out;
+		}
+		memcpy(r->run, run, sizeof(run));
+		if (!o->plain_out && sign_all(&t, o, run, &e) != 0) {
+			rc = -1;
+			goto out;
+		}
 	}
-	if (orc != 0) {
-		report_err(rep, &e);
-		goto out;
-	}
-	if (o->keys != NULL) {
-		EVP_DigestFinal_ex(f.all, d, NULL);
-		sealer_run_id(rep->run, o->keys->ed_seed, o->measurement, d);
-	}
-	if (!o->plain_out && write_messages(&t, o, rep->run, &e) != 0) {
-		report_err(rep, &e);
-		goto out;
-	}
+	if (fflush(t.out) != 0)
+		rc = err_errno(&e, EXIT_IO, "temporary file");
 out:
-	if (started)
-		pthread_join(th, NULL);
+	if (rc != 0)
+		report_err(&r->code, r->msg, sizeof(r->msg), &e);
+done:
 	if (src != NULL)
 		fclose(src);
-	if (t.fd >= 0)
-		close(t.fd);
+	if (t.out != NULL)
+		fclose(t.out);
 	free(t.p);
-	free(f.bbuf);
-	age_keys_free(f.ids);
-	EVP_MD_CTX_free(f.h);
-	EVP_MD_CTX_free(f.all);
 	EVP_MD_CTX_free(t.h);
-	return rep->code;
+	return r->code;
 }

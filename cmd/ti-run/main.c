@@ -15,6 +15,7 @@
 
 #include <jq.h>
 #include <jv.h>
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "age.h"
@@ -329,12 +330,18 @@ parse_options(int argc, char **argv, struct rt *rt)
 
 /* ---- processes ------------------------------------------------------ */
 
+#define MAXFDS 8	/* descriptors a compartment is given */
+
+/* STAND-IN for lib/compartment until it is merged. */
+struct comp {
+	pid_t pid;
+};
+
 /* Put fds[i] at descriptor i (-1: /dev/null) and close every other one. */
 static void
 place_fds(const int *fds, int n)
 {
-	int tmp[SEALER_MAXJOBS * (SEALER_MAXNAMED + 3) + 8];
-	int i;
+	int tmp[MAXFDS], i;
 
 	for (i = 0; i < n; i++) {
 		if (fds[i] < 0)
@@ -351,71 +358,73 @@ place_fds(const int *fds, int n)
 }
 
 /*
- * STAND-IN for lib/compartment until it is merged: a plain fork with the
- * descriptors placed and nothing else confined.
+ * STAND-IN for compartment_start until lib/compartment is merged: a plain
+ * fork with the descriptors placed and nothing else confined.
  */
-static pid_t
-spawn(int (*fn)(void *), void *arg, const int *fds, int n)
+static void
+comp_start(struct comp *c, int (*fn)(void *), void *arg, const char *path,
+    char **argv, const int *fds, int n)
 {
-	pid_t pid = fork();
+	char *envp[] = { NULL };
 
-	if (pid < 0)
+	if (n > MAXFDS)
+		die(EXIT_USAGE, "too many descriptors for a compartment");
+	if ((c->pid = fork()) < 0)
 		die_errno(EXIT_IO, "fork");
-	if (pid > 0)
-		return pid;
+	if (c->pid > 0)
+		return;
 	place_fds(fds, n);
 	signal(SIGPIPE, SIG_DFL);
-	_exit(fn(arg));
+	if (fn != NULL)
+		_exit(fn(arg));
+	execve(path, argv, envp);
+	_exit(127);
 }
 
-/* A jq worker: named inputs on fds 4..., status on fd 3. */
+/* The exit code and message of an ended compartment (0: exited 0). */
+static int
+comp_wait(struct comp *c, char *msg, size_t len)
+{
+	int st;
+
+	while (waitpid(c->pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die_errno(EXIT_IO, "waitpid");
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st))
+		snprintf(msg, len, "program exited with status %d",
+		    WEXITSTATUS(st));
+	else
+		snprintf(msg, len, "program killed by signal %d", WTERMSIG(st));
+	return EXIT_PROGRAM;
+}
+
+/* A jq worker: fd 0 in, fd 1 out (both framed), fd 2 stderr or nothing. */
 static int
 jq_worker(void *arg)
 {
 	struct worker *w = arg;
-	struct jqrun_status st;
-	jv vars = w->vars, arr, v;
-	unsigned char *buf;
-	size_t len;
-	jv_parser *p;
-	int k, rc;
 
-	for (k = 0; k < w->nnamed; k++) {
-		if (io_slurp_fd(4 + k, w->names[k], SEALER_NAMED_MAX, &buf, &len,
-		    NULL) != 0)
-			_exit(EXIT_IO);
-		close(4 + k);
-		arr = jv_array();
-		p = jv_parser_new(0);
-		jv_parser_set_buf(p, (const char *)buf, (int)len, 0);
-		while (jv_is_valid(v = jv_parser_next(p)))
-			arr = jv_array_append(arr, v);
-		jv_parser_free(p);
-		free(buf);
-		if (jv_invalid_has_msg(v)) {
-			jv_free(arr);
-			memset(&st, 0, sizeof(st));
-			st.code = JQRUN_PARSE;
-			st.reserved = (uint32_t)k + 1;
-			writeall(3, &st, sizeof(st));
-			return EXIT_PROGRAM;
-		}
-		jv_free(v);
-		vars = jv_object_set(vars, jv_string(w->names[k]), arr);
-	}
-	rc = jqrun_main(w->prog, vars, w->positional, &w->jo, 0, 1, &st);
-	writeall(3, &st, sizeof(st));
-	return rc;
+	w->jo.names = w->names;
+	w->jo.nnamed = w->nnamed;
+	return jqrun_main(w->prog, jv_copy(w->vars), jv_copy(w->positional),
+	    &w->jo, 0, 1);
 }
 
-static int
-exec_worker(void *arg)
-{
-	struct worker *w = arg;
-	char *envp[] = { NULL };
+struct opener_arg {
+	struct opener_opts o;
+	int report_fd;
+};
 
-	execve(w->path, w->argv, envp);
-	return 127;
+static int
+opener_child(void *arg)
+{
+	struct opener_arg *a = arg;
+	struct opener_report r;
+
+	sealer_open(&a->o, &r);
+	return writeall(a->report_fd, &r, sizeof(r)) == 0 ? 0 : EXIT_IO;
 }
 
 struct sealer_arg {
@@ -427,11 +436,10 @@ static int
 sealer_child(void *arg)
 {
 	struct sealer_arg *a = arg;
-	struct sealer_report rep;
+	struct sealer_report r;
 
-	sealer_main(&a->o, &rep);
-	writeall(a->report_fd, &rep, sizeof(rep));
-	return 0;
+	sealer_seal(&a->o, &r);
+	return writeall(a->report_fd, &r, sizeof(r)) == 0 ? 0 : EXIT_IO;
 }
 
 static int
@@ -583,8 +591,7 @@ copy_out(int fd)
 }
 
 static void
-program_failed(const struct sealer_report *r, const struct worker *w,
-    const struct rt *rt)
+program_failed(const struct sealer_report *r, const struct worker *w)
 {
 	uint64_t rec = r->prog_record;
 	char where[80];
@@ -595,9 +602,11 @@ program_failed(const struct sealer_report *r, const struct worker *w,
 		snprintf(where, sizeof(where), "before any input record");
 	else
 		snprintf(where, sizeof(where), "at input record %" PRIu64, rec);
-	(void)rt;
 	switch (r->prog_code) {
 	case JQRUN_PARSE:
+		if (r->prog_named > 0 && (int)r->prog_named <= w->nnamed)
+			die(EXIT_DATA, "named input %s is not valid JSON",
+			    w->names[r->prog_named - 1]);
 		die(EXIT_DATA, "input record %" PRIu64 " is not valid JSON",
 		    rec);
 	case JQRUN_HALT:
@@ -608,10 +617,201 @@ program_failed(const struct sealer_report *r, const struct worker *w,
 	case JQRUN_NOOUT:
 		die(EXIT_PROGRAM, "program produced no output (--exit-status)");
 	case JQRUN_IO:
-		die(EXIT_PROGRAM, "program failed: I/O error %s", where);
+		die(EXIT_PROGRAM, "program failed: its input or output broke");
 	default:
 		die(EXIT_PROGRAM, "program failed %s", where);
 	}
+}
+
+/* Everything the parent holds while the run goes on. */
+struct run {
+	struct comp prog[SEALER_MAXJOBS];
+	struct comp opener, sealer;
+	struct opener_arg oa;
+	struct sealer_arg sa;
+	struct opener_report orep;
+	struct sealer_report srep;
+	int orep_fd, srep_fd;
+	int outfd;
+	int plain_in, plain_out;
+};
+
+/* The program compartments: started before any key exists in this process. */
+static void
+start_programs(struct rt *rt, struct worker *w, struct run *r)
+{
+	int fds[MAXFDS], pin[2], pout[2], pn[2], nf, i, k;
+
+	for (i = 0; i < rt->jobs; i++) {
+		xpipe(pin);
+		xpipe(pout);
+		nf = 0;
+		fds[nf++] = pin[0];
+		fds[nf++] = pout[1];
+		fds[nf++] = rt->stderr_pass ? 2 : -1;
+		for (k = 0; rt->exec && k < w->nnamed; k++) {
+			xpipe(pn);
+			if (nf == MAXFDS)
+				die(EXIT_USAGE, "too many named inputs for "
+				    "--exec");
+			fds[nf++] = pn[0];
+			r->oa.o.prog_named[k] = pn[1];
+		}
+		if (rt->exec)
+			comp_start(&r->prog[i], NULL, NULL, w->path, w->argv,
+			    fds, nf);
+		else
+			comp_start(&r->prog[i], jq_worker, w, NULL, NULL, fds,
+			    nf);
+		close(pin[0]);
+		close(pout[1]);
+		for (k = 3; k < nf; k++)
+			close(fds[k]);
+		r->oa.o.prog_in[i] = pin[1];
+		r->sa.o.prog_out[i] = pout[0];
+	}
+}
+
+/* The opener and the sealer, each given only its own keys. */
+static void
+start_keepers(struct rt *rt, struct run *r, const char *home)
+{
+	struct tikeys keys;
+	unsigned char run_key[32];
+	int fds[MAXFDS], prun[2], prep[2], nf, i, k;
+	struct err e;
+
+	memset(&keys, 0, sizeof(keys));
+	if (!(r->plain_in && r->plain_out) &&
+	    evidence_keys(home, rt->measurement, &keys, &e) != 0)
+		die_err(&e);
+	sealer_run_key(keys.ed_seed, run_key);
+	r->oa.o.x_priv = r->plain_in ? NULL : keys.x_priv;
+	r->oa.o.run_key = r->plain_out ? NULL : run_key;
+	r->sa.o.ed_seed = r->plain_out ? NULL : keys.ed_seed;
+	r->oa.o.measurement = rt->measurement;
+	prun[0] = prun[1] = -1;
+	if (!r->plain_out)
+		xpipe(prun);
+
+	/* The opener: 0 input, 1 report, 2 run id, named inputs, programs. */
+	xpipe(prep);
+	nf = 0;
+	fds[nf++] = 0;
+	r->oa.o.in_fd = 0;
+	fds[nf++] = prep[1];
+	r->oa.report_fd = 1;
+	fds[nf++] = prun[1];
+	r->oa.o.run_fd = prun[1] >= 0 ? 2 : -1;
+	for (k = 0; k < r->oa.o.nnamed; k++) {
+		if (nf == MAXFDS)
+			die(EXIT_USAGE, "too many inputs and --jobs");
+		fds[nf] = r->oa.o.named_fd[k];
+		r->oa.o.named_fd[k] = nf++;
+	}
+	for (i = 0; i < r->oa.o.jobs; i++) {
+		if (nf == MAXFDS)
+			die(EXIT_USAGE, "too many inputs and --jobs");
+		fds[nf] = r->oa.o.prog_in[i];
+		r->oa.o.prog_in[i] = nf++;
+	}
+	for (k = 0; !r->oa.o.jq && k < r->oa.o.nnamed; k++) {
+		if (nf == MAXFDS)
+			die(EXIT_USAGE, "too many named inputs for --exec");
+		fds[nf] = r->oa.o.prog_named[k];
+		r->oa.o.prog_named[k] = nf++;
+	}
+	comp_start(&r->opener, opener_child, &r->oa, NULL, NULL, fds, nf);
+	close(prep[1]);
+	r->orep_fd = prep[0];
+	for (i = 3; i < nf; i++)
+		close(fds[i]);
+	close(0);
+
+	/* The sealer: 0 output file, 1 report, 2 run id, program outputs. */
+	xpipe(prep);
+	nf = 0;
+	fds[nf++] = r->outfd;
+	r->sa.o.out_fd = 0;
+	fds[nf++] = prep[1];
+	r->sa.report_fd = 1;
+	fds[nf++] = prun[0];
+	r->sa.o.run_fd = prun[0] >= 0 ? 2 : -1;
+	for (i = 0; i < r->sa.o.jobs; i++) {
+		fds[nf] = r->sa.o.prog_out[i];
+		r->sa.o.prog_out[i] = nf++;
+	}
+	comp_start(&r->sealer, sealer_child, &r->sa, NULL, NULL, fds, nf);
+	close(prep[1]);
+	r->srep_fd = prep[0];
+	for (i = 3; i < nf; i++)
+		close(fds[i]);
+	if (prun[0] >= 0) {
+		close(prun[0]);
+		close(prun[1]);
+	}
+	keys_wipe(&keys);
+	OPENSSL_cleanse(run_key, sizeof(run_key));
+}
+
+/* Wait for everything and decide; returns only when the run succeeded. */
+static void
+finish(struct rt *rt, struct worker *w, struct run *r, double t0)
+{
+	char pmsg[SEALER_MAXJOBS][160], msg[160];
+	int pcode[SEALER_MAXJOBS], ocode, scode, i;
+	struct timespec t1;
+	double sec;
+
+	if (readall(r->orep_fd, &r->orep, sizeof(r->orep)) !=
+	    (ssize_t)sizeof(r->orep)) {
+		memset(&r->orep, 0, sizeof(r->orep));
+		r->orep.code = EXIT_IO;
+		snprintf(r->orep.msg, sizeof(r->orep.msg), "the opener ended "
+		    "early");
+	}
+	if (readall(r->srep_fd, &r->srep, sizeof(r->srep)) !=
+	    (ssize_t)sizeof(r->srep)) {
+		memset(&r->srep, 0, sizeof(r->srep));
+		r->srep.code = EXIT_IO;
+		snprintf(r->srep.msg, sizeof(r->srep.msg), "the sealer ended "
+		    "early");
+	}
+	for (i = 0; i < rt->jobs; i++)
+		pcode[i] = comp_wait(&r->prog[i], pmsg[i], sizeof(pmsg[i]));
+	ocode = comp_wait(&r->opener, msg, sizeof(msg));
+	scode = comp_wait(&r->sealer, msg, sizeof(msg));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	sec = (double)t1.tv_sec + (double)t1.tv_nsec / 1e9 - t0;
+	if (rt->stats)
+		fprintf(stderr, "ti-run: stats: records=%" PRIu64 " results=%"
+		    PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+		    " messages_in=%" PRIu64 " messages_out=%" PRIu64
+		    " jobs=%d seconds=%.3f records_per_s=%.0f\n",
+		    r->srep.records, r->srep.results, r->orep.bytes_in,
+		    r->srep.bytes_out, r->orep.messages_in,
+		    r->srep.messages_out, rt->jobs, sec,
+		    sec > 0 ? (double)r->srep.records / sec : 0.0);
+	/* A violation or a limit names itself, whatever else happened. */
+	for (i = 0; i < rt->jobs; i++)
+		if (pcode[i] == EXIT_VIOLATION || pcode[i] == EXIT_LIMIT)
+			die(pcode[i], "%s", pmsg[i]);
+	if (ocode == EXIT_VIOLATION || ocode == EXIT_LIMIT)
+		die(ocode, "opener: %s", msg);
+	if (scode == EXIT_VIOLATION || scode == EXIT_LIMIT)
+		die(scode, "sealer: %s", msg);
+	/* Then the input: the program saw at most a prefix of it. */
+	if (r->orep.code != 0)
+		die(r->orep.code, "%s", r->orep.msg);
+	if (r->srep.prog_code > 0)
+		program_failed(&r->srep, w);
+	for (i = 0; i < rt->jobs; i++)
+		if (pcode[i] != 0 && (rt->exec || r->srep.prog_code != 0))
+			die(pcode[i], "%s", pmsg[i]);
+	if (r->srep.code != 0)
+		die(r->srep.code, "%s", r->srep.msg);
+	if (ocode != 0 || scode != 0)
+		die(EXIT_IO, "the %s failed", ocode ? "opener" : "sealer");
 }
 
 int
@@ -619,27 +819,20 @@ main(int argc, char **argv)
 {
 	struct rt rt;
 	struct worker w;
-	struct sealer_arg sa;
-	struct sealer_report rep;
-	struct child kids[SEALER_MAXJOBS + 1];
-	struct tikeys keys;
+	struct run *r;
 	struct age_keys *to = NULL;
-	struct timespec t0, t1;
+	struct timespec t0;
 	struct err e;
-	char *home;
-	int fds[SEALER_MAXJOBS * (SEALER_MAXNAMED + 3) + 8];
-	int pin[2], pout[2], pst[2], prep[2], pn[2], outfd, i, k, nf, nkids;
-	int plain_in, plain_out;
-	jv v;
-	double sec;
+	char *home, *canon;
 	size_t clen;
-	char *canon;
+	int i, k;
+	jv v;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&rt, 0, sizeof(rt));
 	memset(&w, 0, sizeof(w));
-	memset(&sa, 0, sizeof(sa));
-	memset(&rep, 0, sizeof(rep));
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		die(EXIT_IO, "out of memory");
 	parse_options(argc, argv, &rt);
 	if (manifest_check(jv_copy(rt.m), &e) != 0)
 		die_err(&e);
@@ -650,6 +843,8 @@ main(int argc, char **argv)
 		putchar('\n');
 		free(canon);
 		jv_free(rt.m);
+		free(rt.prog);
+		free(r);
 		close_stdout();
 		return 0;
 	}
@@ -662,16 +857,17 @@ main(int argc, char **argv)
 	rt.jobs = (int)mnum(rt.m, "limits", "jobs");
 	if (rt.jobs < 1)
 		rt.jobs = 1;
+	if (rt.jobs > SEALER_MAXJOBS)
+		die_usage(USAGE, "--jobs: at most %d", SEALER_MAXJOBS);
 	rt.stderr_pass = mstreq(rt.m, "stderr", "pass");
-	plain_in = mbool(rt.m, "input", "plain");
-	plain_out = mbool(rt.m, "output", "plain");
+	r->plain_in = mbool(rt.m, "input", "plain");
+	r->plain_out = mbool(rt.m, "output", "plain");
 	load_program(&rt, &w);
 	w.jo.raw_output = mbool(rt.m, "jq", "raw_output");
 	w.jo.null_input = mbool(rt.m, "jq", "null_input");
 	w.jo.slurp = mbool(rt.m, "jq", "slurp");
 	w.jo.exit_status = mbool(rt.m, "jq", "exit_status");
 	w.jo.stderr_pass = rt.stderr_pass;
-	w.jo.batched = rt.jobs > 1;
 	w.positional = jv_object_get(jv_copy(rt.m), jv_string("argv"));
 	if (jv_get_kind(w.positional) != JV_KIND_ARRAY)
 		w.positional = (jv_free(w.positional), jv_array());
@@ -696,7 +892,8 @@ main(int argc, char **argv)
 		if (rt.jobs > 1)
 			die_usage(USAGE, "--jobs needs a jq program");
 		clen = (size_t)jv_array_length(jv_copy(w.positional));
-		w.argv = calloc(clen + 2, sizeof(char *));
+		if ((w.argv = calloc(clen + 2, sizeof(char *))) == NULL)
+			die(EXIT_IO, "out of memory");
 		w.argv[0] = (char *)w.path;
 		for (i = 0; i < (int)clen; i++) {
 			jv s = jv_array_get(jv_copy(w.positional), i);
@@ -712,11 +909,12 @@ main(int argc, char **argv)
 			    "each record on its own (no -n, -s or input)");
 		compile_check(&w);
 	}
-	if (!plain_out) {
+	if (!r->plain_out) {
 		if ((to = age_keys_new()) == NULL)
 			die(EXIT_IO, "out of memory");
 		v = jv_object_get(jv_copy(rt.m), jv_string("to"));
-		for (k = 0; k < jv_array_length(jv_copy(v)); k++) {
+		for (k = 0; jv_get_kind(v) == JV_KIND_ARRAY &&
+		    k < jv_array_length(jv_copy(v)); k++) {
 			jv s = jv_array_get(jv_copy(v), k);
 			if (age_add_recipient(to, jv_string_value(s), &e) != 0)
 				die_err(&e);
@@ -728,156 +926,47 @@ main(int argc, char **argv)
 			    "(or --plain-out)");
 	}
 	v = jv_object_get(jv_copy(rt.m), jv_string("from"));
-	sa.o.from_any = jv_get_kind(v) == JV_KIND_STRING;
+	r->oa.o.from_any = jv_get_kind(v) == JV_KIND_STRING;
 	for (k = 0; jv_get_kind(v) == JV_KIND_ARRAY &&
 	    k < jv_array_length(jv_copy(v)) && k < SEALER_MAXFROM; k++) {
 		jv s = jv_array_get(jv_copy(v), k);
-		if (sig_signer_parse(jv_string_value(s), sa.o.from[k], &e) != 0)
+		if (sig_signer_parse(jv_string_value(s), r->oa.o.from[k],
+		    &e) != 0)
 			die_err(&e);
-		sa.o.nfrom++;
+		r->oa.o.nfrom++;
 		jv_free(s);
 	}
 	jv_free(v);
-	if (!plain_in && !sa.o.from_any && sa.o.nfrom == 0)
+	if (!r->plain_in && !r->oa.o.from_any && r->oa.o.nfrom == 0)
 		die_usage(USAGE, "no sender: give --from KEYFILE, --from any "
 		    "or --plain-in");
 	/* The named inputs are opened here, before anything starts. */
 	for (k = 0; k < (int)rt.nnamed; k++) {
-		if ((sa.o.named_fd[k] = open(rt.named_file[k],
+		if ((r->oa.o.named_fd[k] = open(rt.named_file[k],
 		    O_RDONLY | O_CLOEXEC)) < 0)
 			die_errno(EXIT_IO, "%s", rt.named_file[k]);
-		sa.o.named_name[k] = rt.named_name[k];
+		r->oa.o.named_name[k] = rt.named_name[k];
 	}
-	sa.o.nnamed = (int)rt.nnamed;
-	outfd = xtmpfile();
+	r->oa.o.nnamed = (int)rt.nnamed;
+	r->oa.o.plain_in = r->plain_in;
+	r->oa.o.allow_empty = w.jo.null_input;
+	r->oa.o.jq = r->sa.o.jq = !rt.exec;
+	r->oa.o.jobs = r->sa.o.jobs = rt.jobs;
+	r->sa.o.plain_out = r->plain_out;
+	v = jv_object_get(jv_copy(rt.m), jv_string("output"));
+	r->sa.o.split = mstreq(v, "mode", "split");
+	jv_free(v);
+	r->sa.o.pad = (size_t)mnum(rt.m, "output", "pad");
+	r->sa.o.to = to;
+	r->outfd = xtmpfile();
 	signal(SIGPIPE, SIG_IGN);
 
-	/* The program compartments first: no key has been loaded yet. */
-	nkids = 0;
-	for (i = 0; i < rt.jobs; i++) {
-		xpipe(pin);
-		xpipe(pout);
-		nf = 0;
-		fds[nf++] = pin[0];
-		fds[nf++] = pout[1];
-		fds[nf++] = rt.stderr_pass ? 2 : -1;
-		if (!rt.exec) {
-			xpipe(pst);
-			fds[nf++] = pst[1];
-		}
-		for (k = 0; k < w.nnamed; k++) {
-			xpipe(pn);
-			fds[nf++] = pn[0];
-			sa.o.prog_named[i][k] = pn[1];
-		}
-		kids[nkids++].pid = spawn(rt.exec ? exec_worker : jq_worker, &w,
-		    fds, nf);
-		close(pin[0]);
-		close(pout[1]);
-		for (k = 3 + !rt.exec; k < nf; k++)
-			close(fds[k]);
-		sa.o.prog_in[i] = pin[1];
-		sa.o.prog_out[i] = pout[0];
-		if (!rt.exec) {
-			close(pst[1]);
-			sa.o.prog_status[i] = pst[0];
-		} else
-			sa.o.prog_status[i] = -1;
-	}
-
-	/* Then the keys, and the sealer that holds them. */
-	memset(&keys, 0, sizeof(keys));
-	if (!(plain_in && plain_out) &&
-	    evidence_keys(home, rt.measurement, &keys, &e) != 0)
-		die_err(&e);
+	start_programs(&rt, &w, r);
+	start_keepers(&rt, r, home);
 	free(home);
-	sa.o.jobs = rt.jobs;
-	sa.o.plain_in = plain_in;
-	sa.o.plain_out = plain_out;
-	sa.o.allow_empty = w.jo.null_input;
-	v = jv_object_get(jv_copy(rt.m), jv_string("output"));
-	sa.o.split = mstreq(v, "mode", "split");
-	jv_free(v);
-	sa.o.pad = (size_t)mnum(rt.m, "output", "pad");
-	sa.o.to = to;
-	sa.o.measurement = rt.measurement;
-	sa.o.keys = plain_in && plain_out ? NULL : &keys;
-	xpipe(prep);
-	/* Renumber: the sealer sees its descriptors from 0 up. */
-	nf = 0;
-	fds[nf++] = 0;
-	sa.o.in_fd = 0;
-	fds[nf++] = outfd;
-	sa.o.out_fd = 1;
-	fds[nf++] = 2;
-	fds[nf] = prep[1];
-	sa.report_fd = nf++;
-	for (k = 0; k < sa.o.nnamed; k++) {
-		fds[nf] = sa.o.named_fd[k];
-		sa.o.named_fd[k] = nf++;
-	}
-	for (i = 0; i < rt.jobs; i++) {
-		fds[nf] = sa.o.prog_in[i];
-		sa.o.prog_in[i] = nf++;
-		fds[nf] = sa.o.prog_out[i];
-		sa.o.prog_out[i] = nf++;
-		if (sa.o.prog_status[i] >= 0) {
-			fds[nf] = sa.o.prog_status[i];
-			sa.o.prog_status[i] = nf++;
-		}
-		for (k = 0; k < w.nnamed; k++) {
-			fds[nf] = sa.o.prog_named[i][k];
-			sa.o.prog_named[i][k] = nf++;
-		}
-	}
-	kids[nkids++].pid = spawn(sealer_child, &sa, fds, nf);
-	keys_wipe(&keys);
-	close(prep[1]);
-	close(0);
-	for (i = 4; i < nf; i++)
-		close(fds[i]);
-
-	if (readall(prep[0], &rep, sizeof(rep)) != (ssize_t)sizeof(rep)) {
-		memset(&rep, 0, sizeof(rep));
-		rep.code = EXIT_IO;
-		snprintf(rep.msg, sizeof(rep.msg), "the sealer ended early");
-	}
-	for (i = 0; i < nkids; i++)
-		while (waitpid(kids[i].pid, &kids[i].status, 0) < 0)
-			if (errno != EINTR)
-				die_errno(EXIT_IO, "waitpid");
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	sec = (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (rt.stats)
-		fprintf(stderr, "ti-run: stats: records=%" PRIu64 " results=%"
-		    PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
-		    " messages_in=%" PRIu64 " messages_out=%" PRIu64
-		    " jobs=%d seconds=%.3f records_per_s=%.0f\n",
-		    rep.records, rep.results, rep.bytes_in, rep.bytes_out,
-		    rep.messages_in, rep.messages_out, rt.jobs, sec,
-		    sec > 0 ? (double)rep.records / sec : 0.0);
-	/* Failures of the input come first: the program saw a prefix at most. */
-	if (rep.code == EXIT_NO || rep.code == EXIT_DATA)
-		die(rep.code, "%s", rep.msg);
-	if (rep.prog_code > 0)
-		program_failed(&rep, &w, &rt);
-	if (rt.exec && WIFEXITED(kids[0].status) &&
-	    WEXITSTATUS(kids[0].status) != 0)
-		die(EXIT_PROGRAM, "program exited with status %d",
-		    WEXITSTATUS(kids[0].status));
-	for (i = 0; i < nkids - 1; i++)
-		if (WIFSIGNALED(kids[i].status))
-			die(EXIT_PROGRAM, "program killed by signal %d",
-			    WTERMSIG(kids[i].status));
-	if (rep.code != 0 || rep.prog_code != 0)
-		die(rep.code ? rep.code : EXIT_PROGRAM, "%s", rep.msg[0] ?
-		    rep.msg : "program failed");
-	if (!WIFEXITED(kids[nkids - 1].status) ||
-	    WEXITSTATUS(kids[nkids - 1].status) != 0)
-		die(EXIT_IO, "the sealer failed");
-	copy_out(outfd);
-	close(outfd);
+	finish(&rt, &w, r, (double)t0.tv_sec + (double)t0.tv_nsec / 1e9);
+	copy_out(r->outfd);
+	close(r->outfd);
 	age_keys_free(to);
 	jv_free(w.vars);
 	jv_free(w.positional);
@@ -889,6 +978,7 @@ main(int argc, char **argv)
 			free(w.argv[i]);
 		free(w.argv);
 	}
+	free(r);
 	close_stdout();
 	return 0;
 }
