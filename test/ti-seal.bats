@@ -405,3 +405,20 @@ assert_no_output() {
 	[ "$(tail -1 rss.seal)" -lt 16384 ]
 	[ "$(tail -1 rss.open)" -lt 16384 ]
 }
+
+@test "the test vector of docs/age.md opens with ti-seal and age" {
+	printf 'AGE-SECRET-KEY-1QYPQXPQ9QCRSSZG2PVXQ6RS0ZQG3YYC5Z5TPWXQERGD3C8G7RUSQGPQYEE\n' > v.txt
+	chmod 600 v.txt
+	run ti-seal pubkey -i v.txt
+	assert_output age1q73he0q5yzfu3d64msd3p6rvksnrwjk3d2598mgtmlqt9wrdr37q2vrn72
+	sed -n '/^    -----BEGIN AGE/,/^    -----END AGE/s/^    //p' \
+	    "$TI_TOP/docs/age.md" > v.age
+	run ti-seal open -i v.txt v.age
+	assert_success
+	assert_output "hello, ti"
+	sed '1d;$d' v.age | base64 -d > v.bin
+	run sha256sum v.bin
+	assert_output --partial d7740466d47616bd8f5b0fc808d4bc19a730d5037ea90ab2c143860d0116854d
+	run age -d -i v.txt v.bin
+	assert_output "hello, ti"
+}
