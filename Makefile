@@ -101,3 +101,6 @@ clean:
 	rm -rf build $(MANS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# The age unit test inflates the zlib-compressed CCTV vectors.
+$(BUILD)/test/age_test: LDLIBS += -lz
