@@ -649,10 +649,11 @@ check_fields(jv m, struct err *e)
 	}
 	jq = strcmp(jv_string_value(x), "jq") == 0;
 	jv_free(x);
-	if (check_program(jv_object_get(jv_copy(m), jv_string("program")),
-	    e) != 0)
-		return -1;
 	x = jv_object_get(jv_copy(m), jv_string("program"));
+	if (check_program(x, e) != 0) {
+		jv_free(x);
+		return -1;
+	}
 	y = jv_object_get(x, jv_string("path"));
 	rc = !jq && jv_string_value(y)[0] != '/';
 	jv_free(y);
@@ -743,8 +744,10 @@ check_fields(jv m, struct err *e)
 	jv_free(x);
 	if (!rc)
 		return fail(e, "stderr", "not \"drop\" or \"pass\"");
-	if (check_limits(jv_object_get(jv_copy(m), jv_string("limits")),
-	    e) != 0)
+	x = jv_object_get(jv_copy(m), jv_string("limits"));
+	rc = check_limits(x, e);
+	jv_free(x);
+	if (rc != 0)
 		return -1;
 	x = jv_object_get(jv_copy(m), jv_string("backend"));
 	rc = is_kind(x, JV_KIND_STRING) && ok_backend(jv_string_value(x));

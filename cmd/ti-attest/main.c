@@ -285,8 +285,11 @@ cmd_verify(const struct opts *o, const char *file)
 	free(pol);
 	buf = read_evidence(file, &n);
 	if (verifier_check(v, (char *)buf, n, o->nonce ? nonce : NULL, nl,
-	    &claims, &e) != 0)
+	    &claims, &e) != 0) {
+		free(buf);
+		verifier_free(v);
 		die_err(&e);
+	}
 	if (o->ear)
 		claims = JV_OBJECT(
 		    jv_string("eat_profile"),
