@@ -73,6 +73,17 @@ struct ll_path_beneath {
 	int32_t parent_fd;
 } __attribute__((packed));
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TI_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TI_ASAN 1
+#endif
+#endif
+#ifndef TI_ASAN
+#define TI_ASAN 0
+#endif
+
 #define UNPRIV_ID 65534		/* the host uid/gid a root caller drops to */
 #define INNER_ID 65534		/* uid/gid inside the user namespace */
 #define DEFAULT_MEMORY (1ULL << 30)
@@ -345,7 +356,7 @@ build_filter(struct setup *s, struct err *e)
 	/* glibc probes these and falls back when told ENOSYS. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(rseq), 0);
-#if defined(__SANITIZE_ADDRESS__)
+#if TI_ASAN
 	/* AddressSanitizer's runtime (sanitize builds only). */
 	rc |= allow(ctx, SCMP_SYS(mincore));
 	rc |= allow(ctx, SCMP_SYS(readlink));
@@ -698,10 +709,10 @@ set_limits(const struct setup *s)
 	setlimit(s, RLIMIT_NPROC, procs + 3, procs + 3);
 	if (o->cpu_seconds)
 		setlimit(s, RLIMIT_CPU, o->cpu_seconds, o->cpu_seconds + 1);
-#if !defined(__SANITIZE_ADDRESS__)
-	/* ASan reserves terabytes of shadow: no memory limit there. */
-	setlimit(s, RLIMIT_DATA, s->data_limit, s->data_limit);
-#endif
+	/* A sanitized caller's function keeps ASan's terabytes of shadow
+	 * and its allocator: no memory rlimit for it (sanitize builds). */
+	if (!(TI_ASAN && o->fn != NULL))
+		setlimit(s, RLIMIT_DATA, s->data_limit, s->data_limit);
 }
 
 static void

@@ -231,8 +231,10 @@ violation() {
 	echo data >"$BATS_TEST_TMPDIR/f"
 	box xattr <"$BATS_TEST_TMPDIR/f"
 	violation "fsetxattr"
-	run getfattr -n user.ti "$BATS_TEST_TMPDIR/f"
-	refute_output --partial TI-EXFIL-SECRET
+	run python3 -c 'import os, sys; print(os.listxattr(sys.argv[1]))' \
+	    "$BATS_TEST_TMPDIR/f"
+	assert_success
+	refute_output --partial user.ti
 }
 
 # --- exec ---
@@ -414,6 +416,7 @@ violation() {
 }
 
 @test "fn: a memory bomb hits the memory limit" {
+	[[ $TI_BUILD != */san ]] || skip "sanitize builds set no memory rlimit on functions"
 	run "$CR" --memory 134217728 --fn malloc
 	assert_failure 10
 	assert_output --partial "resource limit: memory"
