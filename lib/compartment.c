@@ -89,7 +89,6 @@ struct ll_path_beneath {
 #define DEFAULT_MEMORY (1ULL << 30)
 #define DEFAULT_PROCS 16
 #define NOFILE_LIMIT 32
-#define HIGH_FD 512		/* fds are staged above this while mapped */
 
 /* Messages from the supervisor to the caller. */
 enum { REP_STARTED = 1, REP_ERROR, REP_RESULT };
@@ -778,13 +777,22 @@ map_fds(struct setup *s)
 	int hi[COMPARTMENT_MAXFDS], chan;
 	size_t i;
 
+	int base = s->chan[1] > s->devnull ? s->chan[1] : s->devnull;
+
+	/* Stage every source above all sources and targets, then place. */
+	if (base < (int)o->nfds)
+		base = (int)o->nfds;
+	for (i = 0; i < o->nfds; i++)
+		if (o->fds[i] > base)
+			base = o->fds[i];
+	base++;
 	errno = 0;
 	for (i = 0; i < o->nfds; i++) {
 		int src = o->fds[i] < 0 ? s->devnull : o->fds[i];
-		if ((hi[i] = fcntl(src, F_DUPFD_CLOEXEC, HIGH_FD)) < 0)
+		if ((hi[i] = fcntl(src, F_DUPFD_CLOEXEC, base)) < 0)
 			payload_fail(s, "fd %d", src);
 	}
-	if ((chan = fcntl(s->chan[1], F_DUPFD_CLOEXEC, HIGH_FD)) < 0)
+	if ((chan = fcntl(s->chan[1], F_DUPFD_CLOEXEC, base)) < 0)
 		payload_fail(s, "fd");
 	for (i = 0; i < o->nfds; i++)
 		if (dup2(hi[i], (int)i) != (int)i)
@@ -818,6 +826,20 @@ send_fd(const struct setup *s, int fd)
 		_exit(127);
 }
 
+/* The caller's dispositions (an ignored SIGPIPE) and mask stay outside. */
+static void
+reset_signals(void)
+{
+	sigset_t none;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static void
 payload_main(struct setup *s)
 {
@@ -828,6 +850,7 @@ payload_main(struct setup *s)
 	int lfd;
 
 	s->chanfd = s->chan[1];
+	reset_signals();
 	if (setsid() < 0)
 		payload_fail(s, "setsid");
 	map_fds(s);

@@ -12,6 +12,11 @@
  * no ptrace, bounded memory, CPU, processes and wall time. A blocked
  * action ends the run and is reported as a violation naming what was
  * attempted. docs/compartment.md says what each backend enforces.
+ *
+ * A function runs in a copy of the caller's address space: whatever the
+ * caller holds in memory when it calls compartment_start, the function
+ * can read. Start program compartments before loading keys. The caller
+ * must not ignore SIGCHLD nor reap children it did not start.
  */
 
 enum compartment_profile {

@@ -71,6 +71,24 @@ violation() {
 	assert_output "[2,4,6]"
 }
 
+@test "given fds are placed in order; /dev/null for -1" {
+	echo three >"$BATS_TEST_TMPDIR/3"
+	echo four >"$BATS_TEST_TMPDIR/4"
+	run "$CR" --fd 6 --fd 5 --fn catfd 3 5<"$BATS_TEST_TMPDIR/3" \
+	    6<"$BATS_TEST_TMPDIR/4"
+	assert_success
+	assert_output "four"
+	run "$CR" --fd 6 --fd 5 --fn catfd 4 5<"$BATS_TEST_TMPDIR/3" \
+	    6<"$BATS_TEST_TMPDIR/4"
+	assert_output "three"
+	run "$CR" --fd -1 --fn catfd 3
+	assert_success
+	assert_output ""
+	run "$CR" --fn catfd 5 5<"$BATS_TEST_TMPDIR/3"
+	assert_failure 9
+	refute_output --partial three
+}
+
 @test "the sealer profile runs a function on its fds" {
 	run "$CR" --profile sealer --fn write sealed
 	assert_success

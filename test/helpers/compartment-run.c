@@ -147,6 +147,20 @@ fn_write(void *arg)
 	return writeall(1, s, strlen(s)) == 0 ? 0 : 1;
 }
 
+/* Copy fd N (the argument, default 3) to stdout. */
+static int
+fn_catfd(void *arg)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = arg ? atoi(arg) : 3;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (writeall(1, buf, (size_t)n) != 0)
+			return 1;
+	return n == 0 ? 0 : 1;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void *);
@@ -154,6 +168,7 @@ static const struct {
 	{ "hello", fn_hello }, { "jq", fn_jq }, { "socket", fn_socket },
 	{ "open", fn_open }, { "exec", fn_exec }, { "fork", fn_fork },
 	{ "malloc", fn_malloc }, { "spin", fn_spin }, { "write", fn_write },
+	{ "catfd", fn_catfd },
 };
 
 int
