@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "b64.h"
@@ -23,7 +24,40 @@ const char *PROG = "hwverify";
 #define USAGE "usage: hwverify [--format F] [--trust ROOTS] [--certs FILE]\n" \
 	"    [--collateral FILE] [--at TIME] [--expect-measurement HEX]\n" \
 	"    [--allow-debug] [--ear] [--parse] [--nonce B64URL --manifest-digest M\n" \
-	"    --recipient R --sig-key K] [EVIDENCE]\n"
+	"    --recipient R --sig-key K] [EVIDENCE]\n" \
+	"       hwverify --check-chain CERTS [--crl CRL] --trust ROOTS [--at TIME]\n"
+
+/* Verify the first certificate of path (the others: intermediates). */
+static int
+check_chain(const char *path, const char *crlpath, struct hwev_opts *o)
+{
+	STACK_OF(X509) *certs;
+	STACK_OF(X509_CRL) *crls = NULL;
+	X509_CRL *crl;
+	X509 *leaf;
+	BIO *b;
+	struct err e = { 0, "" };
+
+	if (hwevidence_certs_load(path, &certs, &e) != 0)
+		die_err(&e);
+	if (crlpath != NULL) {
+		if ((b = BIO_new_file(crlpath, "r")) == NULL ||
+		    (crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) == NULL)
+			die(EXIT_DATA, "%s: not a PEM CRL", crlpath);
+		BIO_free(b);
+		crls = sk_X509_CRL_new_null();
+		sk_X509_CRL_push(crls, crl);
+	}
+	leaf = sk_X509_shift(certs);
+	if (hwevidence_chain("chain", leaf, certs, o->roots, crls, o->at,
+	    &e) != 0)
+		die_err(&e);
+	X509_free(leaf);
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	sk_X509_pop_free(o->roots, X509_free);
+	return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -42,12 +76,14 @@ main(int argc, char **argv)
 		{ "manifest-digest", required_argument, NULL, 'M' },
 		{ "recipient", required_argument, NULL, 'r' },
 		{ "sig-key", required_argument, NULL, 'k' },
+		{ "check-chain", required_argument, NULL, 'L' },
+		{ "crl", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct hwev_opts o = { NULL, NULL, NULL, 0 };
 	const char *expect = NULL, *mdig = NULL, *rcpt = NULL;
-	const char *sk = NULL, *nonce64 = NULL;
+	const char *sk = NULL, *nonce64 = NULL, *chain = NULL, *crlpath = NULL;
 	unsigned char *ev = NULL, *col = NULL, *raw, *certb, nonce[256];
 	size_t evn, coln, rawn, certn, noncen = 0;
 	int c, format = HWEV_UNKNOWN, debug = 0, ear = 0, parse = 0, r;
@@ -110,6 +146,12 @@ main(int argc, char **argv)
 		case 'k':
 			sk = optarg;
 			break;
+		case 'L':
+			chain = optarg;
+			break;
+		case 'R':
+			crlpath = optarg;
+			break;
 		case 'h':
 			fputs(USAGE, stdout);
 			return 0;
@@ -119,6 +161,8 @@ main(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		die_usage(USAGE, "too many arguments");
+	if (chain != NULL)
+		return check_chain(chain, crlpath, &o);
 	if (nonce64 != NULL && (strlen(nonce64) > 300 ||
 	    b64_decode(nonce, &noncen, nonce64, strlen(nonce64), B64_URL) != 0))
 		die_usage(USAGE, "bad nonce");
