@@ -101,7 +101,8 @@ same() {
 		printf '{"id":%d,\n "s":"a\\n}]{[\\"b",\n "v":[%d,\n %d]}\n' "$i" "$i" "$((i * 2))"
 	done >spans.json
 	jq -c '.v | add' <spans.json >want.out
-	run ti-run --plain-in --plain-out --jobs 3 <(echo '.v | add') <spans.json
+	printf '%s\n' '.v | add' >p.jq
+	run ti-run --plain-in --plain-out --jobs 3 p.jq <spans.json
 	assert_success
 	[ "$output" = "$(cat want.out)" ]
 }
@@ -122,41 +123,48 @@ same() {
 
 @test "program error with --jobs 2: the global record number" {
 	for i in $(seq 1 5000); do printf '{"id":%d}\n' "$i"; done >many.ndjson
-	run --separate-stderr ti-run --plain-in --plain-out --jobs 2 \
-		<(echo 'if .id == 4321 then error("x") else .id end') <many.ndjson
+	printf '%s\n' 'if .id == 4321 then error("x") else .id end' >p.jq
+	run --separate-stderr ti-run --plain-in --plain-out --jobs 2 p.jq <many.ndjson
 	assert_failure 9
 	assert_output ''
 	[ "$stderr" = "ti-run: program failed at input record 4321" ]
 }
 
 @test "--stderr pass shows jq's message" {
-	run --separate-stderr ti-run --plain-in --plain-out --stderr pass <(echo '.name + 1') <customers.ndjson
+	printf '%s\n' '.name + 1' >p.jq
+	run --separate-stderr ti-run --plain-in --plain-out --stderr pass p.jq <customers.ndjson
 	assert_failure 9
 	[[ "$stderr" == *"cannot be added"* ]]
 }
 
 @test "halt_error fails the run, halt ends it successfully" {
-	run ti-run --plain-in --plain-out <(echo 'if .id == 2 then halt_error else .id end') <customers.ndjson
+	printf '%s\n' 'if .id == 2 then halt_error else .id end' >p.jq
+	run ti-run --plain-in --plain-out p.jq <customers.ndjson
 	assert_failure 9
 	assert_output --partial 'program halted with an error at input record 2'
-	run ti-run --plain-in --plain-out <(echo 'if .id == 3 then halt else .id end') <customers.ndjson
+	printf '%s\n' 'if .id == 3 then halt else .id end' >p.jq
+	run ti-run --plain-in --plain-out p.jq <customers.ndjson
 	assert_success
 	assert_output $'1\n2'
 }
 
 @test "-e: a false last output or no output fails with exit 9" {
-	run ti-run --plain-in --plain-out -e <(echo '.id > 4') <customers.ndjson
+	printf '%s\n' '.id > 4' >p.jq
+	run ti-run --plain-in --plain-out -e p.jq <customers.ndjson
 	assert_success
-	run ti-run --plain-in --plain-out -e <(echo '.id > 9') <customers.ndjson
+	printf '%s\n' '.id > 9' >p.jq
+	run ti-run --plain-in --plain-out -e p.jq <customers.ndjson
 	assert_failure 9
 	assert_output --partial 'last output was false or null'
-	run ti-run --plain-in --plain-out -e <(echo 'empty') <customers.ndjson
+	printf '%s\n' 'empty' >p.jq
+	run ti-run --plain-in --plain-out -e p.jq <customers.ndjson
 	assert_failure 9
 }
 
 @test "malformed input JSON: exit 3 naming the record, no output" {
 	printf '{"a":1}\n{"a":2}\n{"a":\n' >bad.json
-	run --separate-stderr ti-run --plain-in --plain-out <(echo '.a') <bad.json
+	printf '%s\n' '.a' >p.jq
+	run --separate-stderr ti-run --plain-in --plain-out p.jq <bad.json
 	assert_failure 3
 	assert_output ''
 	[ "$stderr" = "ti-run: input record 3 is not valid JSON" ]
@@ -165,15 +173,19 @@ same() {
 @test "import, include and modulemeta are refused" {
 	mkdir -p home
 	echo 'def secret: "from ~/.jq";' >home/.jq
-	run env HOME="$PWD/home" ti-run --plain-in --plain-out <(echo 'import "x" as x; .') </dev/null
+	printf '%s\n' 'import "x" as x; .' >p.jq
+	run env HOME="$PWD/home" ti-run --plain-in --plain-out p.jq </dev/null
 	assert_failure 2
 	assert_output --partial '"import"'
-	run ti-run --plain-in --plain-out <(echo 'include "x"; .') </dev/null
+	printf '%s\n' 'include "x"; .' >p.jq
+	run ti-run --plain-in --plain-out p.jq </dev/null
 	assert_failure 2
-	run ti-run --plain-in --plain-out -n <(echo '"x" | modulemeta') </dev/null
+	printf '%s\n' '"x" | modulemeta' >p.jq
+	run ti-run --plain-in --plain-out -n p.jq </dev/null
 	assert_failure 2
 	# but the words are fine inside strings and as fields
-	run ti-run --plain-in --plain-out -n <(echo '{"import": .import, s: "include \("modulemeta")"}') </dev/null
+	printf '%s\n' '{"import": .import, s: "include \("modulemeta")"}' >p.jq
+	run ti-run --plain-in --plain-out -n p.jq </dev/null
 	assert_success
 	assert_output '{"import":null,"s":"include modulemeta"}'
 }
@@ -181,10 +193,12 @@ same() {
 @test "~/.jq is never loaded" {
 	mkdir -p home
 	echo 'def length: "hijacked";' >home/.jq
-	run env HOME="$PWD/home" ti-run --plain-in --plain-out <(echo 'length') <customers.ndjson
+	printf '%s\n' 'length' >p.jq
+	run env HOME="$PWD/home" ti-run --plain-in --plain-out p.jq <customers.ndjson
 	assert_success
 	refute_output --partial hijacked
-	run env HOME="$PWD/home" ti-run --plain-in --plain-out -n <(echo '$ENV | length') </dev/null
+	printf '%s\n' '$ENV | length' >p.jq
+	run env HOME="$PWD/home" ti-run --plain-in --plain-out -n p.jq </dev/null
 	assert_success
 	assert_output 0
 }
@@ -194,13 +208,16 @@ same() {
 	assert_failure 2
 	run ti-run --plain-in --plain-out --bogus p.jq
 	assert_failure 2
-	run ti-run --plain-in --plain-out <(echo '.a |') </dev/null
+	printf '%s\n' '.a |' >p.jq
+	run ti-run --plain-in --plain-out p.jq </dev/null
 	assert_failure 2
-	run ti-run --plain-in --plain-out --jobs 2 -s <(echo '.') </dev/null
+	printf '%s\n' '.' >p.jq
+	run ti-run --plain-in --plain-out --jobs 2 -s p.jq </dev/null
 	assert_failure 2
-	run ti-run --plain-in <(echo '.') </dev/null
+	printf '%s\n' '.' >p.jq
+	run ti-run --plain-in p.jq </dev/null
 	assert_failure 2
-	assert_output --partial 'no recipient'
+	assert_output --partial 'needs at least one --to'
 	run ti-run --help
 	assert_success
 	assert_output --partial usage
@@ -209,13 +226,34 @@ same() {
 }
 
 @test "--exec: any executable, plaintext modes, status 9 on failure" {
-	run ti-run --plain-in --plain-out --exec /usr/bin/tr a-z A-Z <customers.ndjson
+	run ti-run --plain-in --plain-out --exec /usr/bin/awk '{ print toupper($0) }' <customers.ndjson
 	assert_success
 	assert_line --index 0 --partial '"NAME":"ADA"'
-	run ti-run --plain-in --plain-out --exec /bin/sh -c 'cat; exit 3' <customers.ndjson
+	run ti-run --plain-in --plain-out --exec /usr/bin/awk '{ print } END { exit 3 }' <customers.ndjson
 	assert_failure 9
 	assert_output --partial 'program exited with status 3'
 	refute_output --partial Ada
+}
+
+@test "a compartment violation exits 6 naming it, and nothing is released" {
+	run --separate-stderr ti-run --plain-in --plain-out --exec "$TI_BUILD/test/exfil/tcp" 9 <customers.ndjson
+	assert_failure 6
+	assert_output ''
+	[ "$stderr" = "ti-run: compartment violation: socket(AF_INET)" ]
+}
+
+@test "a limit exits 10: wall time" {
+	run --separate-stderr ti-run --plain-in --plain-out --timeout 1 --exec "$TI_BUILD/test/exfil/spin" <customers.ndjson
+	assert_failure 10
+	assert_output ''
+	[[ "$stderr" == *"resource limit"* ]]
+}
+
+@test "a limit exits 10: a jq program's memory" {
+	printf '%s\n' '[range(100000000)] | length' >p.jq
+	run --separate-stderr ti-run --plain-in --plain-out --memory 64M -n p.jq </dev/null
+	assert_failure 10
+	assert_output ''
 }
 
 @test "--print-manifest describes every option that changes where data goes" {
@@ -229,7 +267,8 @@ same() {
 }
 
 @test "--stats reports counts, never data" {
-	run --separate-stderr ti-run --plain-in --plain-out --stats <(echo '.name') <customers.ndjson
+	printf '%s\n' '.name' >p.jq
+	run --separate-stderr ti-run --plain-in --plain-out --stats p.jq <customers.ndjson
 	assert_success
 	[[ "$stderr" == *"records=5 results=5"* ]]
 	[[ "$stderr" != *Ada* ]]

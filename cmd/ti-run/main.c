@@ -25,31 +25,15 @@
 #include "jqrun.h"
 #include "keys.h"
 #include "manifest.h"
+#include "compartment.h"
+#include "runopts.h"
 #include "sealer.h"
 #include "sig.h"
 #include "version.h"
 
 const char *PROG = "ti-run";
 
-#define USAGE \
-"usage: ti-run [OPTIONS] PROGRAM.jq [--args ARG...]\n" \
-"       ti-run [OPTIONS] --exec PROGRAM [ARG...]\n" \
-"       ti-run --manifest FILE [--slurpfile NAME FILE]...\n" \
-"       ti-run --print-manifest [OPTIONS] PROGRAM...\n" \
-"jq:      -r -n -s -e --arg NAME VALUE --argjson NAME JSON --args\n" \
-"         --slurpfile NAME FILE\n" \
-"data:    --to RECIPIENT  --to-file FILE  --from KEYFILE|any  --split\n" \
-"         --pad BYTES  --plain-in  --plain-out  --stderr drop|pass\n" \
-"limits:  --timeout SECS  --memory BYTES  --jobs N  --backend NAME\n" \
-"other:   --stats  --print-manifest  --manifest FILE  -h  -V\n"
-
-#define PROGRAM_MAX (1024 * 1024)
-
-/* A program compartment's or the sealer's process. */
-struct child {
-	pid_t pid;
-	int status;
-};
+#define USAGE runopts_usage
 
 /* Everything a program worker needs (the compartment gets a copy). */
 struct worker {
@@ -64,340 +48,74 @@ struct worker {
 };
 
 struct rt {
-	jv m;				/* the manifest */
-	char measurement[MEASUREMENT_LEN];
+	struct runopts ro;
+	jv m;				/* the manifest (borrowed from ro) */
+	const char *measurement;
 	int exec;
 	int jobs;
 	int stats;
-	int print;
 	int stderr_pass;
+	unsigned long timeout_ms;
+	unsigned long long memory;
+	const char *backend;
 	unsigned char *prog;		/* jq program text */
 	size_t proglen;
-	size_t nnamed;
-	const char *named_file[SEALER_MAXNAMED];
-	const char *named_name[SEALER_MAXNAMED];
 };
-
-/* ---- option parsing ------------------------------------------------- */
-
-/*
- * STAND-IN for lib/runopts until it is merged: ti-run's options into a
- * manifest (schema manifest/v1) and the runtime options.
- */
-static jv
-obj_set(jv o, const char *path1, const char *key, jv v)
-{
-	jv sub = jv_object_get(jv_copy(o), jv_string(path1));
-
-	return jv_object_set(o, jv_string(path1),
-	    jv_object_set(sub, jv_string(key), v));
-}
-
-static void
-hexdigest(const unsigned char *p, size_t n, char out[65])
-{
-	unsigned char d[32];
-	int i;
-
-	SHA256(p, n, d);
-	for (i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-static void
-parse_options(int argc, char **argv, struct rt *rt)
-{
-	enum { O_ARG = 256, O_ARGJSON, O_ARGS, O_SLURPFILE, O_TO, O_TOFILE,
-	    O_FROM, O_SPLIT, O_PLAININ, O_PLAINOUT, O_STDERR, O_TIMEOUT,
-	    O_MEMORY, O_PAD, O_JOBS, O_BACKEND, O_STATS, O_PRINT, O_MANIFEST,
-	    O_EXEC };
-	static const struct option lo[] = {
-		{ "raw-output", no_argument, NULL, 'r' },
-		{ "null-input", no_argument, NULL, 'n' },
-		{ "slurp", no_argument, NULL, 's' },
-		{ "exit-status", no_argument, NULL, 'e' },
-		{ "arg", required_argument, NULL, O_ARG },
-		{ "argjson", required_argument, NULL, O_ARGJSON },
-		{ "args", no_argument, NULL, O_ARGS },
-		{ "slurpfile", required_argument, NULL, O_SLURPFILE },
-		{ "to", required_argument, NULL, O_TO },
-		{ "to-file", required_argument, NULL, O_TOFILE },
-		{ "from", required_argument, NULL, O_FROM },
-		{ "split", no_argument, NULL, O_SPLIT },
-		{ "plain-in", no_argument, NULL, O_PLAININ },
-		{ "plain-out", no_argument, NULL, O_PLAINOUT },
-		{ "stderr", required_argument, NULL, O_STDERR },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "memory", required_argument, NULL, O_MEMORY },
-		{ "pad", required_argument, NULL, O_PAD },
-		{ "jobs", required_argument, NULL, O_JOBS },
-		{ "backend", required_argument, NULL, O_BACKEND },
-		{ "stats", no_argument, NULL, O_STATS },
-		{ "print-manifest", no_argument, NULL, O_PRINT },
-		{ "manifest", required_argument, NULL, O_MANIFEST },
-		{ "exec", no_argument, NULL, O_EXEC },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	jv m, to = jv_array(), from = jv_array(), pos = jv_array(), v;
-	jv inputs = jv_array();
-	const char *manifest = NULL, *val;
-	unsigned char pub[32];
-	char signer[SIG_SIGNER_LEN], hex[65], *end;
-	struct err e;
-	unsigned char *buf;
-	size_t len;
-	int c, i, n, exec_at = argc, args = 0, from_any = 0, flags = 0;
-	long l;
-
-	m = JV_OBJECT(jv_string("ti"), jv_string("manifest/v1"),
-	    jv_string("kind"), jv_string("jq"));
-	m = jv_object_set(m, jv_string("jq"), JV_OBJECT(
-	    jv_string("raw_output"), jv_false(),
-	    jv_string("null_input"), jv_false(),
-	    jv_string("slurp"), jv_false(),
-	    jv_string("exit_status"), jv_false(),
-	    jv_string("arg"), jv_object(), jv_string("argjson"), jv_object()));
-	m = jv_object_set(m, jv_string("output"), JV_OBJECT(
-	    jv_string("mode"), jv_string("one"), jv_string("plain"),
-	    jv_false(), jv_string("pad"), jv_number(0)));
-	m = jv_object_set(m, jv_string("input"),
-	    JV_OBJECT(jv_string("plain"), jv_false()));
-	m = jv_object_set(m, jv_string("stderr"), jv_string("drop"));
-	m = jv_object_set(m, jv_string("limits"), JV_OBJECT(
-	    jv_string("timeout_s"), jv_number(0),
-	    jv_string("memory_bytes"), jv_number(0),
-	    jv_string("jobs"), jv_number(1)));
-	m = jv_object_set(m, jv_string("backend"), jv_string("linux"));
-	/* Everything after --exec PROGRAM belongs to the program. */
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--exec") == 0) {
-			exec_at = i + 2 < argc ? i + 2 : argc;
-			break;
-		}
-	}
-	while ((c = getopt_long(exec_at, argv, "rnsehV", lo, NULL)) != -1) {
-		switch (c) {
-		case 'r': m = obj_set(m, "jq", "raw_output", jv_true()); break;
-		case 'n': m = obj_set(m, "jq", "null_input", jv_true()); break;
-		case 's': m = obj_set(m, "jq", "slurp", jv_true()); break;
-		case 'e': m = obj_set(m, "jq", "exit_status", jv_true()); break;
-		case O_ARG:
-		case O_ARGJSON:
-		case O_SLURPFILE:
-			if (optind >= exec_at)
-				die_usage(USAGE, "%s needs two arguments",
-				    argv[optind - 2]);
-			val = argv[optind++];
-			if (c == O_SLURPFILE) {
-				if (rt->nnamed == SEALER_MAXNAMED)
-					die_usage(USAGE, "too many --slurpfile");
-				rt->named_name[rt->nnamed] = optarg;
-				rt->named_file[rt->nnamed++] = val;
-				inputs = jv_array_append(inputs,
-				    jv_string(optarg));
-				break;
-			}
-			if (c == O_ARG) {
-				v = jv_string(val);
-			} else {
-				v = jv_parse(val);
-				if (!jv_is_valid(v))
-					die_usage(USAGE, "--argjson %s: "
-					    "invalid JSON", optarg);
-			}
-			v = jv_object_set(jv_object_get(jv_object_get(
-			    jv_copy(m), jv_string("jq")), jv_string(
-			    c == O_ARG ? "arg" : "argjson")),
-			    jv_string(optarg), v);
-			m = obj_set(m, "jq", c == O_ARG ? "arg" : "argjson", v);
-			break;
-		case O_ARGS: args = 1; break;
-		case O_TO: to = jv_array_append(to, jv_string(optarg)); break;
-		case O_TOFILE:
-			if (io_slurp(optarg, 1 << 20, &buf, &len, &e) != 0)
-				die_err(&e);
-			for (end = strtok((char *)buf, "\n"); end != NULL;
-			    end = strtok(NULL, "\n"))
-				if (*end != '#' && *end != '\0')
-					to = jv_array_append(to,
-					    jv_string(end));
-			free(buf);
-			break;
-		case O_FROM:
-			if (strcmp(optarg, "any") == 0) {
-				from_any = 1;
-				break;
-			}
-			if (sig_signer_load(optarg, pub, &e) != 0)
-				die_err(&e);
-			sig_signer_string(signer, pub);
-			from = jv_array_append(from, jv_string(signer));
-			break;
-		case O_SPLIT: m = obj_set(m, "output", "mode", jv_string("split")); break;
-		case O_PLAININ: m = obj_set(m, "input", "plain", jv_true()); break;
-		case O_PLAINOUT: m = obj_set(m, "output", "plain", jv_true()); break;
-		case O_STDERR:
-			if (strcmp(optarg, "drop") != 0 &&
-			    strcmp(optarg, "pass") != 0)
-				die_usage(USAGE, "--stderr drop|pass");
-			m = jv_object_set(m, jv_string("stderr"),
-			    jv_string(optarg));
-			break;
-		case O_TIMEOUT:
-		case O_MEMORY:
-		case O_PAD:
-		case O_JOBS:
-			errno = 0;
-			l = strtol(optarg, &end, 10);
-			if (errno || *end != '\0' || l < 0 ||
-			    (c == O_JOBS && (l < 1 || l > SEALER_MAXJOBS)))
-				die_usage(USAGE, "bad number: %s", optarg);
-			if (c == O_PAD)
-				m = obj_set(m, "output", "pad", jv_number(l));
-			else
-				m = obj_set(m, "limits", c == O_TIMEOUT ?
-				    "timeout_s" : c == O_MEMORY ?
-				    "memory_bytes" : "jobs", jv_number(l));
-			break;
-		case O_BACKEND:
-			m = jv_object_set(m, jv_string("backend"),
-			    jv_string(optarg));
-			break;
-		case O_STATS: rt->stats = 1; break;
-		case O_PRINT: rt->print = 1; break;
-		case O_MANIFEST: manifest = optarg; break;
-		case O_EXEC: rt->exec = 1; break;
-		case 'h':
-			fputs(USAGE, stdout);
-			close_stdout();
-			exit(0);
-		case 'V':
-			puts("ti-run " TI_VERSION);
-			close_stdout();
-			exit(0);
-		default:
-			die_usage(USAGE, "unknown option");
-		}
-		flags++;
-	}
-	if (manifest != NULL) {
-		jv_free(m);
-		jv_free(to);
-		jv_free(from);
-		jv_free(pos);
-		jv_free(inputs);
-		if (optind != argc)
-			die_usage(USAGE, "--manifest takes no program");
-		if (manifest_load(manifest, &rt->m, &e) != 0)
-			die_err(&e);
-		return;
-	}
-	if (optind >= argc)
-		die_usage(USAGE, "no program");
-	if (rt->exec) {
-		m = jv_object_set(m, jv_string("kind"), jv_string("exec"));
-		for (i = optind + 1; i < argc; i++)
-			pos = jv_array_append(pos, jv_string(argv[i]));
-	} else {
-		n = argc - optind - 1;
-		if (n > 0 && !args)
-			die_usage(USAGE, "input files are not supported; "
-			    "use stdin or --slurpfile (or --args)");
-		for (i = optind + 1; i < argc; i++)
-			pos = jv_array_append(pos, jv_string(argv[i]));
-	}
-	if (io_slurp(argv[optind], PROGRAM_MAX, &buf, &len, &e) != 0)
-		die_err(&e);
-	hexdigest(buf, len, hex);
-	/* Kept: the program may be a pipe that cannot be read twice. */
-	rt->prog = buf;
-	rt->proglen = len;
-	m = jv_object_set(m, jv_string("program"), JV_OBJECT(
-	    jv_string("path"), jv_string(argv[optind]),
-	    jv_string("sha256"), jv_string(hex)));
-	m = jv_object_set(m, jv_string("argv"), pos);
-	m = jv_object_set(m, jv_string("inputs"), inputs);
-	m = jv_object_set(m, jv_string("from"),
-	    from_any ? (jv_free(from), jv_string("any")) : from);
-	m = jv_object_set(m, jv_string("to"), to);
-	(void)flags;
-	rt->m = m;
-}
 
 /* ---- processes ------------------------------------------------------ */
 
-#define MAXFDS 8	/* descriptors a compartment is given */
+#define MAXFDS COMPARTMENT_MAXFDS
 
-/* STAND-IN for lib/compartment until it is merged. */
-struct comp {
-	pid_t pid;
-};
-
-/* Put fds[i] at descriptor i (-1: /dev/null) and close every other one. */
-static void
-place_fds(const int *fds, int n)
+/* Start a compartment with fds; fn, or the executable path with argv. */
+static struct compartment *
+comp_start(const struct rt *rt, int profile, int (*fn)(void *), void *arg,
+    const char *path, char **argv, const int *fds, int n)
 {
-	int tmp[MAXFDS], i;
-
-	for (i = 0; i < n; i++) {
-		if (fds[i] < 0)
-			tmp[i] = open("/dev/null", O_RDWR);
-		else
-			tmp[i] = fcntl(fds[i], F_DUPFD, n + 3);
-		if (tmp[i] < 0)
-			_exit(EXIT_IO);
-	}
-	for (i = 0; i < n; i++)
-		if (dup2(tmp[i], i) < 0)
-			_exit(EXIT_IO);
-	close_range((unsigned)n, ~0U, 0);
-}
-
-/*
- * STAND-IN for compartment_start until lib/compartment is merged: a plain
- * fork with the descriptors placed and nothing else confined.
- */
-static void
-comp_start(struct comp *c, int (*fn)(void *), void *arg, const char *path,
-    char **argv, const int *fds, int n)
-{
-	char *envp[] = { NULL };
+	struct compartment_opts o;
+	struct compartment *c;
+	struct err e;
+	int i;
 
 	if (n > MAXFDS)
-		die(EXIT_USAGE, "too many descriptors for a compartment");
-	if ((c->pid = fork()) < 0)
-		die_errno(EXIT_IO, "fork");
-	if (c->pid > 0)
-		return;
-	place_fds(fds, n);
-	signal(SIGPIPE, SIG_DFL);
-	if (fn != NULL)
-		_exit(fn(arg));
-	execve(path, argv, envp);
-	_exit(127);
+		die(EXIT_USAGE, "too many descriptors for a compartment "
+		    "(fewer --jobs or named inputs)");
+	compartment_opts_init(&o);
+	o.profile = profile;
+	o.backend = rt->backend;
+	for (i = 0; i < n; i++)
+		o.fds[i] = fds[i];
+	o.nfds = (size_t)n;
+	o.fn = fn;
+	o.arg = arg;
+	o.exec_path = path;
+	o.exec_argv = argv;
+	o.timeout_ms = rt->timeout_ms;
+	if (profile == COMPARTMENT_PROGRAM) {
+		o.memory_bytes = rt->memory;
+		/* --stderr pass: stderr may be a file, the only one it has. */
+		if (rt->stderr_pass)
+			o.file_bytes = 1ULL << 30;
+	} else
+		/* The sealer writes the output file; nothing else is writable. */
+		o.file_bytes = 1ULL << 40;
+	if (compartment_start(&o, &c, &e) != 0)
+		die_err(&e);
+	return c;
 }
 
 /* The exit code and message of an ended compartment (0: exited 0). */
 static int
-comp_wait(struct comp *c, char *msg, size_t len)
+comp_wait(struct compartment *c, char *msg, size_t len)
 {
-	int st;
+	struct compartment_result r;
+	struct err e;
+	int code;
 
-	while (waitpid(c->pid, &st, 0) < 0)
-		if (errno != EINTR)
-			die_errno(EXIT_IO, "waitpid");
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	if (WIFEXITED(st))
-		snprintf(msg, len, "program exited with status %d",
-		    WEXITSTATUS(st));
-	else
-		snprintf(msg, len, "program killed by signal %d", WTERMSIG(st));
-	return EXIT_PROGRAM;
+	if (compartment_wait(c, &r, &e) != 0)
+		die_err(&e);
+	code = compartment_exitcode(&r, msg, len);
+	compartment_free(c);
+	return code;
 }
 
 /* A jq worker: fd 0 in, fd 1 out (both framed), fd 2 stderr or nothing. */
@@ -463,11 +181,23 @@ xpipe(int p[2])
 		die_errno(EXIT_IO, "pipe");
 }
 
+/* m.a.b, or null (m borrowed). */
+static jv
+sub(jv m, const char *a, const char *b)
+{
+	jv v = jv_object_get(jv_copy(m), jv_string(a));
+
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		return jv_null();
+	}
+	return jv_object_get(v, jv_string(b));
+}
+
 static int
 mbool(jv m, const char *a, const char *b)
 {
-	jv v = jv_object_get(jv_object_get(jv_copy(m), jv_string(a)),
-	    jv_string(b));
+	jv v = sub(m, a, b);
 	int r = jv_get_kind(v) == JV_KIND_TRUE;
 
 	jv_free(v);
@@ -477,8 +207,7 @@ mbool(jv m, const char *a, const char *b)
 static double
 mnum(jv m, const char *a, const char *b)
 {
-	jv v = jv_object_get(jv_object_get(jv_copy(m), jv_string(a)),
-	    jv_string(b));
+	jv v = sub(m, a, b);
 	double r = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
 
 	jv_free(v);
@@ -500,28 +229,12 @@ mstreq(jv m, const char *a, const char *val)
 static void
 load_program(struct rt *rt, struct worker *w)
 {
-	jv p = jv_object_get(jv_copy(rt->m), jv_string("program"));
-	jv path = jv_object_get(jv_copy(p), jv_string("path"));
-	jv sum = jv_object_get(p, jv_string("sha256"));
-	char hex[65];
-	size_t len;
 	struct err e;
 
-	if (jv_get_kind(path) != JV_KIND_STRING ||
-	    jv_get_kind(sum) != JV_KIND_STRING)
-		die(EXIT_DATA, "manifest: bad \"program\"");
-	if (rt->prog != NULL)
-		len = rt->proglen;
-	else if (io_slurp(jv_string_value(path), PROGRAM_MAX, &rt->prog, &len,
-	    &e) != 0)
+	if (runopts_program(rt->m, &rt->prog, &rt->proglen, &e) != 0)
 		die_err(&e);
-	hexdigest(rt->prog, len, hex);
-	if (strcmp(hex, jv_string_value(sum)) != 0)
-		die(EXIT_DATA, "%s: does not match the manifest's sha256",
-		    jv_string_value(path));
-	w->path = strdup(jv_string_value(path));
-	jv_free(path);
-	jv_free(sum);
+	w->path = rt->ro.program_path;
+	w->argv = rt->ro.exec_argv;
 }
 
 /* The compile-time variables of the manifest: --arg and --argjson. */
@@ -625,8 +338,8 @@ program_failed(const struct sealer_report *r, const struct worker *w)
 
 /* Everything the parent holds while the run goes on. */
 struct run {
-	struct comp prog[SEALER_MAXJOBS];
-	struct comp opener, sealer;
+	struct compartment *prog[SEALER_MAXJOBS];
+	struct compartment *opener, *sealer;
 	struct opener_arg oa;
 	struct sealer_arg sa;
 	struct opener_report orep;
@@ -658,11 +371,11 @@ start_programs(struct rt *rt, struct worker *w, struct run *r)
 			r->oa.o.prog_named[k] = pn[1];
 		}
 		if (rt->exec)
-			comp_start(&r->prog[i], NULL, NULL, w->path, w->argv,
-			    fds, nf);
+			r->prog[i] = comp_start(rt, COMPARTMENT_PROGRAM, NULL,
+			    NULL, (char *)w->path, w->argv, fds, nf);
 		else
-			comp_start(&r->prog[i], jq_worker, w, NULL, NULL, fds,
-			    nf);
+			r->prog[i] = comp_start(rt, COMPARTMENT_PROGRAM,
+			    jq_worker, w, NULL, NULL, fds, nf);
 		close(pin[0]);
 		close(pout[1]);
 		for (k = 3; k < nf; k++)
@@ -672,23 +385,30 @@ start_programs(struct rt *rt, struct worker *w, struct run *r)
 	}
 }
 
-/* The opener and the sealer, each given only its own keys. */
+/*
+ * The opener and the sealer, each given only its own keys: a compartment
+ * starts with a copy of this process's memory, so each is started with
+ * nothing but its keys derived, and they are wiped in between.
+ */
 static void
 start_keepers(struct rt *rt, struct run *r, const char *home)
 {
 	struct tikeys keys;
-	unsigned char run_key[32];
-	int fds[MAXFDS], prun[2], prep[2], nf, i, k;
+	unsigned char run_key[32], x_priv[32];
+	int fds[MAXFDS], prun[2], prep[2], nf, i, k, need;
 	struct err e;
 
+	need = !(r->plain_in && r->plain_out);
 	memset(&keys, 0, sizeof(keys));
-	if (!(r->plain_in && r->plain_out) &&
-	    evidence_keys(home, rt->measurement, &keys, &e) != 0)
+	memset(run_key, 0, sizeof(run_key));
+	memset(x_priv, 0, sizeof(x_priv));
+	if (need && evidence_keys(home, rt->measurement, &keys, &e) != 0)
 		die_err(&e);
 	sealer_run_key(keys.ed_seed, run_key);
-	r->oa.o.x_priv = r->plain_in ? NULL : keys.x_priv;
+	memcpy(x_priv, keys.x_priv, sizeof(x_priv));
+	keys_wipe(&keys);
+	r->oa.o.x_priv = r->plain_in ? NULL : x_priv;
 	r->oa.o.run_key = r->plain_out ? NULL : run_key;
-	r->sa.o.ed_seed = r->plain_out ? NULL : keys.ed_seed;
 	r->oa.o.measurement = rt->measurement;
 	prun[0] = prun[1] = -1;
 	if (!r->plain_out)
@@ -721,7 +441,10 @@ start_keepers(struct rt *rt, struct run *r, const char *home)
 		fds[nf] = r->oa.o.prog_named[k];
 		r->oa.o.prog_named[k] = nf++;
 	}
-	comp_start(&r->opener, opener_child, &r->oa, NULL, NULL, fds, nf);
+	r->opener = comp_start(rt, COMPARTMENT_SEALER, opener_child, &r->oa,
+	    NULL, NULL, fds, nf);
+	OPENSSL_cleanse(run_key, sizeof(run_key));
+	OPENSSL_cleanse(x_priv, sizeof(x_priv));
 	close(prep[1]);
 	r->orep_fd = prep[0];
 	for (i = 3; i < nf; i++)
@@ -729,6 +452,11 @@ start_keepers(struct rt *rt, struct run *r, const char *home)
 	close(0);
 
 	/* The sealer: 0 output file, 1 report, 2 run id, program outputs. */
+	if (!r->plain_out &&
+	    evidence_keys(home, rt->measurement, &keys, &e) != 0)
+		die_err(&e);
+	OPENSSL_cleanse(keys.x_priv, sizeof(keys.x_priv));
+	r->sa.o.ed_seed = r->plain_out ? NULL : keys.ed_seed;
 	xpipe(prep);
 	nf = 0;
 	fds[nf++] = r->outfd;
@@ -741,7 +469,9 @@ start_keepers(struct rt *rt, struct run *r, const char *home)
 		fds[nf] = r->sa.o.prog_out[i];
 		r->sa.o.prog_out[i] = nf++;
 	}
-	comp_start(&r->sealer, sealer_child, &r->sa, NULL, NULL, fds, nf);
+	r->sealer = comp_start(rt, COMPARTMENT_SEALER, sealer_child, &r->sa,
+	    NULL, NULL, fds, nf);
+	keys_wipe(&keys);
 	close(prep[1]);
 	r->srep_fd = prep[0];
 	for (i = 3; i < nf; i++)
@@ -750,15 +480,13 @@ start_keepers(struct rt *rt, struct run *r, const char *home)
 		close(prun[0]);
 		close(prun[1]);
 	}
-	keys_wipe(&keys);
-	OPENSSL_cleanse(run_key, sizeof(run_key));
 }
 
 /* Wait for everything and decide; returns only when the run succeeded. */
 static void
 finish(struct rt *rt, struct worker *w, struct run *r, double t0)
 {
-	char pmsg[SEALER_MAXJOBS][160], msg[160];
+	char pmsg[SEALER_MAXJOBS][200], omsg[200], smsg[200];
 	int pcode[SEALER_MAXJOBS], ocode, scode, i;
 	struct timespec t1;
 	double sec;
@@ -778,9 +506,9 @@ finish(struct rt *rt, struct worker *w, struct run *r, double t0)
 		    "early");
 	}
 	for (i = 0; i < rt->jobs; i++)
-		pcode[i] = comp_wait(&r->prog[i], pmsg[i], sizeof(pmsg[i]));
-	ocode = comp_wait(&r->opener, msg, sizeof(msg));
-	scode = comp_wait(&r->sealer, msg, sizeof(msg));
+		pcode[i] = comp_wait(r->prog[i], pmsg[i], sizeof(pmsg[i]));
+	ocode = comp_wait(r->opener, omsg, sizeof(omsg));
+	scode = comp_wait(r->sealer, smsg, sizeof(smsg));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	sec = (double)t1.tv_sec + (double)t1.tv_nsec / 1e9 - t0;
 	if (rt->stats)
@@ -797,9 +525,9 @@ finish(struct rt *rt, struct worker *w, struct run *r, double t0)
 		if (pcode[i] == EXIT_VIOLATION || pcode[i] == EXIT_LIMIT)
 			die(pcode[i], "%s", pmsg[i]);
 	if (ocode == EXIT_VIOLATION || ocode == EXIT_LIMIT)
-		die(ocode, "opener: %s", msg);
+		die(ocode, "opener: %s", omsg);
 	if (scode == EXIT_VIOLATION || scode == EXIT_LIMIT)
-		die(scode, "sealer: %s", msg);
+		die(scode, "sealer: %s", smsg);
 	/* Then the input: the program saw at most a prefix of it. */
 	if (r->orep.code != 0)
 		die(r->orep.code, "%s", r->orep.msg);
@@ -823,6 +551,7 @@ main(int argc, char **argv)
 	struct age_keys *to = NULL;
 	struct timespec t0;
 	struct err e;
+	const char *named_path[SEALER_MAXNAMED];
 	char *home, *canon;
 	size_t clen;
 	int i, k;
@@ -833,27 +562,46 @@ main(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		die(EXIT_IO, "out of memory");
-	parse_options(argc, argv, &rt);
-	if (manifest_check(jv_copy(rt.m), &e) != 0)
+	if (runopts_parse(argc, argv, &rt.ro, &e) != 0) {
+		if (e.code == EXIT_USAGE)
+			die_usage(USAGE, "%s", e.msg);
 		die_err(&e);
-	if (rt.print) {
+	}
+	if (rt.ro.help) {
+		fputs(USAGE, stdout);
+		close_stdout();
+		return 0;
+	}
+	if (rt.ro.version) {
+		puts("ti-run " TI_VERSION);
+		close_stdout();
+		return 0;
+	}
+	rt.m = rt.ro.manifest;
+	rt.measurement = rt.ro.measurement;
+	rt.stats = rt.ro.stats;
+	if (rt.ro.print_manifest) {
 		if (manifest_canonical(jv_copy(rt.m), &canon, &clen, &e) != 0)
 			die_err(&e);
 		fwrite(canon, 1, clen, stdout);
 		putchar('\n');
 		free(canon);
-		jv_free(rt.m);
-		free(rt.prog);
+		runopts_fini(&rt.ro);
 		free(r);
 		close_stdout();
 		return 0;
 	}
-	if (manifest_measure(jv_copy(rt.m), rt.measurement, &e) != 0)
-		die_err(&e);
 	home = evidence_home();
 	/* libjq 1.6 reads $HOME/.jq when compiling: never let it. */
 	unsetenv("HOME");
 	rt.exec = mstreq(rt.m, "kind", "exec");
+	rt.timeout_ms = (unsigned long)(mnum(rt.m, "limits", "timeout_s") *
+	    1000);
+	rt.memory = (unsigned long long)mnum(rt.m, "limits", "memory_bytes");
+	v = jv_object_get(jv_copy(rt.m), jv_string("backend"));
+	rt.backend = jv_get_kind(v) == JV_KIND_STRING &&
+	    strcmp(jv_string_value(v), "linux") != 0 ? "unsupported" : "linux";
+	jv_free(v);
 	rt.jobs = (int)mnum(rt.m, "limits", "jobs");
 	if (rt.jobs < 1)
 		rt.jobs = 1;
@@ -871,35 +619,29 @@ main(int argc, char **argv)
 	w.positional = jv_object_get(jv_copy(rt.m), jv_string("argv"));
 	if (jv_get_kind(w.positional) != JV_KIND_ARRAY)
 		w.positional = (jv_free(w.positional), jv_array());
+	/* Named inputs in the manifest's order, each with its file. */
 	v = jv_object_get(jv_copy(rt.m), jv_string("inputs"));
-	if (jv_get_kind(v) == JV_KIND_ARRAY) {
-		w.nnamed = jv_array_length(jv_copy(v));
-		if ((size_t)w.nnamed != rt.nnamed)
-			die_usage(USAGE, "the manifest names %d inputs: give "
-			    "each with --slurpfile NAME FILE", w.nnamed);
-		for (k = 0; k < w.nnamed; k++) {
-			jv s = jv_array_get(jv_copy(v), k);
-			if (jv_get_kind(s) != JV_KIND_STRING ||
-			    strcmp(jv_string_value(s), rt.named_name[k]) != 0)
-				die_usage(USAGE, "--slurpfile names differ "
-				    "from the manifest's inputs");
-			jv_free(s);
-			w.names[k] = rt.named_name[k];
-		}
+	w.nnamed = jv_get_kind(v) == JV_KIND_ARRAY ?
+	    jv_array_length(jv_copy(v)) : 0;
+	if (w.nnamed > SEALER_MAXNAMED)
+		die_usage(USAGE, "at most %d named inputs", SEALER_MAXNAMED);
+	for (k = 0; k < w.nnamed; k++) {
+		jv s = jv_array_get(jv_copy(v), k);
+		for (i = 0; i < (int)rt.ro.nslurp; i++)
+			if (jv_get_kind(s) == JV_KIND_STRING &&
+			    strcmp(jv_string_value(s), rt.ro.slurp[i].name) == 0)
+				break;
+		if (i == (int)rt.ro.nslurp)
+			die_usage(USAGE, "the manifest's named inputs need "
+			    "--slurpfile NAME FILE each");
+		jv_free(s);
+		w.names[k] = rt.ro.slurp[i].name;
+		named_path[k] = rt.ro.slurp[i].path;
 	}
 	jv_free(v);
 	if (rt.exec) {
 		if (rt.jobs > 1)
 			die_usage(USAGE, "--jobs needs a jq program");
-		clen = (size_t)jv_array_length(jv_copy(w.positional));
-		if ((w.argv = calloc(clen + 2, sizeof(char *))) == NULL)
-			die(EXIT_IO, "out of memory");
-		w.argv[0] = (char *)w.path;
-		for (i = 0; i < (int)clen; i++) {
-			jv s = jv_array_get(jv_copy(w.positional), i);
-			w.argv[i + 1] = strdup(jv_string_value(s));
-			jv_free(s);
-		}
 	} else {
 		w.prog = (const char *)rt.prog;
 		w.vars = jq_vars(rt.m);
@@ -941,13 +683,13 @@ main(int argc, char **argv)
 		die_usage(USAGE, "no sender: give --from KEYFILE, --from any "
 		    "or --plain-in");
 	/* The named inputs are opened here, before anything starts. */
-	for (k = 0; k < (int)rt.nnamed; k++) {
-		if ((r->oa.o.named_fd[k] = open(rt.named_file[k],
+	for (k = 0; k < w.nnamed; k++) {
+		if ((r->oa.o.named_fd[k] = open(named_path[k],
 		    O_RDONLY | O_CLOEXEC)) < 0)
-			die_errno(EXIT_IO, "%s", rt.named_file[k]);
-		r->oa.o.named_name[k] = rt.named_name[k];
+			die_errno(EXIT_IO, "%s", named_path[k]);
+		r->oa.o.named_name[k] = w.names[k];
 	}
-	r->oa.o.nnamed = (int)rt.nnamed;
+	r->oa.o.nnamed = w.nnamed;
 	r->oa.o.plain_in = r->plain_in;
 	r->oa.o.allow_empty = w.jo.null_input;
 	r->oa.o.jq = r->sa.o.jq = !rt.exec;
@@ -970,14 +712,8 @@ main(int argc, char **argv)
 	age_keys_free(to);
 	jv_free(w.vars);
 	jv_free(w.positional);
-	jv_free(rt.m);
 	free(rt.prog);
-	free((char *)w.path);
-	if (w.argv != NULL) {
-		for (i = 1; w.argv[i] != NULL; i++)
-			free(w.argv[i]);
-		free(w.argv);
-	}
+	runopts_fini(&rt.ro);
 	free(r);
 	close_stdout();
 	return 0;
