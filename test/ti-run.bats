@@ -273,3 +273,257 @@ same() {
 	[[ "$stderr" == *"records=5 results=5"* ]]
 	[[ "$stderr" != *Ada* ]]
 }
+
+# ---- sealed input and output ------------------------------------------
+
+# A platform, a sink (the output's recipient) and a sender (signs the input).
+sealed_setup() {
+	export TI_HOME=$BATS_TEST_TMPDIR/ti
+	ti-attest init >/dev/null 2>&1
+	age-keygen -o sink.key 2>/dev/null
+	SINK=$(age-keygen -y sink.key)
+	(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >sender.seed)
+	MSG=$TI_BUILD/test/helpers/ti-msg
+	"$MSG" pub sender.seed >sender.pub
+}
+
+# manifest OUT [OPTIONS...]: the manifest of ti-run OPTIONS, and its keys.
+manifest() {
+	local out=$1
+	shift
+	ti-run --print-manifest "$@" >"$out"
+	REC=$(ti-attest keys --manifest "$out" | sed -n 1p)
+	SIG=$(ti-attest keys --manifest "$out" | sed -n 2p)
+	[[ $REC == age1* && $SIG == ed25519:* ]]
+}
+
+# seal FILE [RUN [SEQ [LAST]]]: FILE sealed to $REC in one message signed by the sender.
+seal() {
+	age -r "$REC" <"$1" | "$MSG" make sender.seed "${2:-QUFBQUFBQUFBQUFBQUFBQQ}" "${3:-0}" "${4:-true}"
+}
+
+# open_out FILE: check every message's signature by $SIG, print the plaintext.
+open_out() {
+	rm -f part.*
+	"$MSG" check "$SIG" part <"$1" >got.meta
+	for f in $(ls part.[0-9]* | sort -t. -k2 -n); do age -d -i sink.key "$f"; done
+}
+
+# sealed_same INPUT PROGRAM [JQ-FLAGS...]: sealed in and out, the output of jq -c.
+sealed_same() {
+	local input=$1 prog=$2
+	shift 2
+	printf '%s\n' "$prog" >p.jq
+	jq -c -f p.jq "$@" <"$input" >want.out
+	manifest m.json p.jq "$@" --from sender.pub --to "$SINK"
+	seal "$input" >in.msg
+	run --separate-stderr ti-run --manifest m.json <in.msg
+	assert_success
+	printf '%s\n' "$output" >out.msg
+	open_out out.msg >got.out
+	cmp want.out got.out
+	[ "$(wc -l <got.meta)" -eq 1 ]
+}
+
+@test "sealed: identity" { sealed_setup; sealed_same customers.ndjson '.'; }
+@test "sealed: the \$150 filter" { sealed_setup; sealed_same customers.ndjson 'select((.receipts|add) >= 150)'; }
+@test "sealed: map and reduce" { sealed_setup; sealed_same customers.ndjson '{id, total: (reduce .receipts[] as $r (0; . + $r))}'; }
+@test "sealed: -s group_by" { sealed_setup; sealed_same customers.ndjson 'group_by(.address.city) | map({city: .[0].address.city, ids: map(.id)})' -s; }
+@test "sealed: -r and --arg" { sealed_setup; sealed_same customers.ndjson 'select(.address.city == $c) | .name' -r --arg c London; }
+@test "sealed: -n with inputs and --argjson" { sealed_setup; sealed_same customers.ndjson '[inputs | select(.id > $min)] | length' -n --argjson min 2; }
+@test "sealed: values spanning lines" { sealed_setup; sealed_same pretty.json '.v'; }
+@test "sealed: empty output is one message of nothing" { sealed_setup; sealed_same customers.ndjson 'empty'; }
+
+@test "sealed: the same input gives the same run; other input another" {
+	sealed_setup
+	manifest m.json p.jq --from sender.pub --to "$SINK" 2>/dev/null || {
+		echo .id >p.jq; manifest m.json p.jq --from sender.pub --to "$SINK"; }
+	seal customers.ndjson >a.msg
+	seal customers.ndjson >b.msg
+	cmp -s a.msg b.msg && return 1	# sealed twice: other age bytes
+	ti-run --manifest m.json <a.msg >a.out
+	ti-run --manifest m.json <b.msg >b.out
+	ra=$(jq -r .run a.out) rb=$(jq -r .run b.out)
+	[ "$ra" = "$rb" ]
+	[ "${#ra}" -eq 22 ]
+	head -3 customers.ndjson >c3.ndjson
+	seal c3.ndjson >c.msg
+	ti-run --manifest m.json <c.msg >c.out
+	[ "$(jq -r .run c.out)" != "$ra" ]
+	jq -e '.v == 1 and .seq == 0 and .last == true and .signer == "'"$SIG"'"' a.out
+}
+
+@test "sealed: --split makes one message per result, seq from 0, last at the end" {
+	sealed_setup
+	printf '%s\n' '.name' >p.jq
+	manifest m.json p.jq --split --from sender.pub --to "$SINK"
+	seal customers.ndjson >in.msg
+	run --separate-stderr ti-run --manifest m.json <in.msg
+	assert_success
+	printf '%s\n' "$output" >out.msg
+	open_out out.msg >got.out
+	jq -c .name customers.ndjson | cmp - got.out
+	[ "$(wc -l <got.meta)" -eq 5 ]
+	run jq -c '[.seq, .last]' out.msg
+	assert_output $'[0,false]\n[1,false]\n[2,false]\n[3,false]\n[4,true]'
+	[ "$(cut -d' ' -f1 got.meta | sort -u | wc -l)" -eq 1 ]
+}
+
+@test "sealed: --pad rounds the plaintext up" {
+	sealed_setup
+	printf '%s\n' '.id' >p.jq
+	manifest m.json p.jq --pad 64 --from sender.pub --to "$SINK"
+	seal customers.ndjson >in.msg
+	ti-run --manifest m.json <in.msg >out.msg
+	open_out out.msg >got.out
+	[ "$(wc -c <got.out)" -eq 64 ]
+	[ "$(jq -c . got.out | tr '\n' ' ')" = "1 2 3 4 5 " ]
+}
+
+@test "sealed: --jobs 2 and a sealed --slurpfile join" {
+	sealed_setup
+	printf '%s\n' '.id as $i | select($t | any(.id == $i)) | {id, name}' >p.jq
+	manifest m.json p.jq --jobs 2 --slurpfile t tiers.ndjson --from sender.pub --to "$SINK"
+	seal customers.ndjson >in.msg
+	seal tiers.ndjson >tiers.msg
+	run --separate-stderr ti-run --manifest m.json --slurpfile t tiers.msg <in.msg
+	assert_success
+	printf '%s\n' "$output" >out.msg
+	open_out out.msg >got.out
+	jq -c --slurpfile t tiers.ndjson -f p.jq customers.ndjson | cmp - got.out
+}
+
+@test "sealed: raw age input with --from any" {
+	sealed_setup
+	printf '%s\n' '.id' >p.jq
+	manifest m.json p.jq --from any --to "$SINK"
+	age -r "$REC" <customers.ndjson >in.age
+	ti-run --manifest m.json <in.age >out.msg
+	open_out out.msg >got.out
+	[ "$(tr '\n' ' ' <got.out)" = "1 2 3 4 5 " ]
+	# the same bytes as a message from anyone
+	(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >other.seed)
+	"$MSG" make other.seed QUFBQUFBQUFBQUFBQUFBQQ 0 true <in.age >in.msg
+	ti-run --manifest m.json <in.msg >out2.msg
+	open_out out2.msg | cmp - got.out
+	# but raw age is not accepted from named senders
+	manifest m2.json p.jq --from sender.pub --to "$SINK"
+	age -r "$REC" <customers.ndjson >in2.age
+	run --separate-stderr ti-run --manifest m2.json <in2.age
+	assert_failure 3
+	assert_output ''
+}
+
+@test "sealed: a manifest differing in anything cannot open the input" {
+	sealed_setup
+	printf '%s\n' '.id' >p.jq
+	age-keygen -o other.key 2>/dev/null
+	manifest m.json p.jq --from sender.pub --to "$SINK"
+	seal customers.ndjson >in.msg
+	ti-run --manifest m.json <in.msg >/dev/null
+	for variant in "--to $(age-keygen -y other.key)" "-r" "--arg x 1" "--stderr pass" \
+	    "--split" "--pad 16" "--jobs 2" "--timeout 61" "--plain-out"; do
+		# shellcheck disable=SC2086
+		ti-run --print-manifest p.jq --from sender.pub $variant \
+			$([ "$variant" = --plain-out ] || echo --to "$SINK") >m2.json
+		cmp -s m.json m2.json && { echo "same manifest: $variant"; return 1; }
+		run --separate-stderr ti-run --manifest m2.json <in.msg
+		[ "$status" -eq 1 ] || { echo "$variant: status $status"; return 1; }
+		[ -z "$output" ] || { echo "$variant: output"; return 1; }
+		[[ "$stderr" == *"no identity matched"* ]] || { echo "$variant: $stderr"; return 1; }
+	done
+	echo '.id ' >p2.jq
+	manifest m3.json p2.jq --from sender.pub --to "$SINK"
+	run --separate-stderr ti-run --manifest m3.json <in.msg
+	assert_failure 1
+	assert_output ''
+}
+
+@test "sealed: a message from an unknown sender: exit 1, no output" {
+	sealed_setup
+	printf '%s\n' '.id' >p.jq
+	manifest m.json p.jq --from sender.pub --to "$SINK"
+	(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >mallory.seed)
+	age -r "$REC" <customers.ndjson | "$MSG" make mallory.seed QUFBQUFBQUFBQUFBQUFBQQ 0 true >in.msg
+	run --separate-stderr ti-run --manifest m.json <in.msg
+	assert_failure 1
+	assert_output ''
+	[[ "$stderr" == *"unknown sender ed25519:"* ]]
+}
+
+@test "sealed: forged and tampered messages: exit 3, no output" {
+	sealed_setup
+	printf '%s\n' '.id' >p.jq
+	manifest m.json p.jq --from sender.pub --to "$SINK"
+	seal customers.ndjson >in.msg
+	# another signature over the same message
+	jq -c '.sig = (.sig | .[0:10] + (if .[10:11] == "A" then "B" else "A" end) + .[11:])' in.msg >forged.msg
+	run --separate-stderr ti-run --manifest m.json <forged.msg
+	assert_failure 3
+	assert_output ''
+	# the sealed bytes changed under a valid-looking message
+	jq -c '.run = "QkJCQkJCQkJCQkJCQkJCQg"' in.msg >tampered.msg
+	run --separate-stderr ti-run --manifest m.json <tampered.msg
+	assert_failure 3
+	assert_output ''
+	echo 'not a message' >junk.msg
+	run --separate-stderr ti-run --manifest m.json <junk.msg
+	assert_failure 3
+}
+
+@test "sealed: truncated input: exit 3, no output" {
+	sealed_setup
+	printf '%s\n' '.id' >p.jq
+	manifest m.json p.jq --from sender.pub --to "$SINK"
+	# age bytes cut short, signed as they are
+	age -r "$REC" <customers.ndjson | head -c 200 | "$MSG" make sender.seed QUFBQUFBQUFBQUFBQUFBQQ 0 true >cut.msg
+	run --separate-stderr ti-run --manifest m.json <cut.msg
+	assert_failure 3
+	assert_output ''
+	# a run whose last message is missing
+	head -2 customers.ndjson >a.ndjson
+	tail -3 customers.ndjson >b.ndjson
+	{ seal a.ndjson QUFBQUFBQUFBQUFBQUFBQQ 0 false; seal b.ndjson QUFBQUFBQUFBQUFBQUFBQQ 1 true; } >two.msg
+	run ti-run --manifest m.json <two.msg
+	assert_success
+	[ "$(open_out <(printf '%s\n' "$output") | tr '\n' ' ')" = "1 2 3 4 5 " ]
+	head -1 two.msg >first.msg
+	run --separate-stderr ti-run --manifest m.json <first.msg
+	assert_failure 3
+	assert_output ''
+	[[ "$stderr" == *truncated* ]]
+	# out of order
+	{ seal b.ndjson QUFBQUFBQUFBQUFBQUFBQQ 1 true; seal a.ndjson QUFBQUFBQUFBQUFBQUFBQQ 0 false; } >swapped.msg
+	run --separate-stderr ti-run --manifest m.json <swapped.msg
+	assert_failure 3
+	# a line cut in the middle
+	seal customers.ndjson >in.msg
+	head -c 300 in.msg >half.msg
+	run --separate-stderr ti-run --manifest m.json <half.msg
+	assert_failure 3
+	assert_output ''
+}
+
+@test "sealed: a program error: exit 9, no output, no value" {
+	sealed_setup
+	printf '%s\n' 'if .id == 3 then error(.name) else .id end' >p.jq
+	manifest m.json p.jq --from sender.pub --to "$SINK"
+	seal customers.ndjson >in.msg
+	run --separate-stderr ti-run --manifest m.json <in.msg
+	assert_failure 9
+	assert_output ''
+	[ "$stderr" = "ti-run: program failed at input record 3" ]
+}
+
+@test "sealed: --plain-in with sealed output, --plain-out with sealed input" {
+	sealed_setup
+	printf '%s\n' '.id' >p.jq
+	manifest m.json p.jq --plain-in --to "$SINK"
+	ti-run --manifest m.json <customers.ndjson >out.msg
+	[ "$(open_out out.msg | tr '\n' ' ')" = "1 2 3 4 5 " ]
+	manifest m2.json p.jq --from sender.pub --plain-out
+	seal customers.ndjson >in.msg
+	run ti-run --manifest m2.json <in.msg
+	assert_success
+	assert_output $'1\n2\n3\n4\n5'
+}
