@@ -1,5 +1,7 @@
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,6 +380,208 @@ put(struct writer *w, const char *s, size_t n)
 }
 
 /*
+ * Printing as jq 1.6 prints with -c (jv_dump_term without flags), but
+ * whole runs of bytes at a time: libjq emits strings a character at a
+ * time and numbers through dtoa, which made printing a third of the cost.
+ */
+
+/* jq's layout of a decimal: digits d (n of them), point after decpt. */
+static void
+put_decimal(struct writer *w, int neg, const char *d, int n, int decpt)
+{
+	char b[64];
+	int i, k = 0, e;
+
+	if (neg)
+		b[k++] = '-';
+	if (decpt <= -4 || decpt > n + 15) {
+		b[k++] = d[0];
+		if (n > 1) {
+			b[k++] = '.';
+			for (i = 1; i < n; i++)
+				b[k++] = d[i];
+		}
+		b[k++] = 'e';
+		e = decpt - 1;
+		b[k++] = e < 0 ? '-' : '+';
+		k += snprintf(b + k, sizeof(b) - (size_t)k, "%02d", e < 0 ? -e : e);
+	} else if (decpt <= 0) {
+		b[k++] = '0';
+		b[k++] = '.';
+		for (i = decpt; i < 0; i++)
+			b[k++] = '0';
+		for (i = 0; i < n; i++)
+			b[k++] = d[i];
+	} else {
+		for (i = 0; i < n; i++) {
+			b[k++] = d[i];
+			if (i + 1 == decpt && i + 1 < n)
+				b[k++] = '.';
+		}
+		for (i = n; i < decpt; i++)
+			b[k++] = '0';
+	}
+	put(w, b, (size_t)k);
+}
+
+/* The shortest digits that read back as x, as dtoa's mode 0 gives them. */
+static void
+put_number(struct writer *w, double x)
+{
+	static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	    1e8 };
+	char d[40], e[40];
+	int neg, n, k, decpt, prec;
+	double m, ax;
+	char *p;
+
+	if (x != x) {
+		put(w, "null", 4);
+		return;
+	}
+	if (x > DBL_MAX)
+		x = DBL_MAX;
+	if (x < -DBL_MAX)
+		x = -DBL_MAX;
+	neg = signbit(x) != 0;
+	ax = fabs(x);
+	if (ax == 0) {
+		put_decimal(w, neg, "0", 1, 1);
+		return;
+	}
+	/* Few decimals (amounts, ids): m / 10^k is x exactly when rounded. */
+	for (k = 0; k <= 8 && ax < 1e15; k++) {
+		m = nearbyint(ax * p10[k]);
+		if (m / p10[k] == ax && m < 9007199254740992.0) {
+			decpt = snprintf(d, sizeof(d), "%.0f", m) - k;
+			n = decpt + k;
+			while (n > 1 && d[n - 1] == '0')
+				n--;
+			put_decimal(w, neg, d, n, decpt);
+			return;
+		}
+	}
+	/*
+	 * Otherwise the fewest of 15, 16 or 17 digits that read back (15
+	 * rounded digits always end in the zeros of a shorter form, except
+	 * for subnormals, which have fewer digits of precision).
+	 */
+	for (prec = ax < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec - 1, ax);
+		if (prec == 17 || strtod(e, NULL) == ax)
+			break;
+	}
+	p = strchr(e, 'e');
+	decpt = atoi(p + 1) + 1;
+	for (n = 0, k = 0; e + k < p; k++)
+		if (e[k] != '.')
+			d[n++] = e[k];
+	while (n > 1 && d[n - 1] == '0')
+		n--;
+	put_decimal(w, neg, d, n, decpt);
+}
+
+static void
+put_string(struct writer *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, start = 0;
+	char esc[8];
+	unsigned char c;
+
+	put(w, "\"", 1);
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		put(w, s + start, i - start);
+		start = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			put(w, esc, 6);
+			continue;
+		}
+		put(w, esc, 2);
+	}
+	put(w, s + start, n - start);
+	put(w, "\"", 1);
+}
+
+/* Print x (borrowed). */
+static void
+dump(struct writer *w, jv x)
+{
+	jv k, v;
+	int i, n;
+
+	switch (jv_get_kind(x)) {
+	case JV_KIND_NULL:
+		put(w, "null", 4);
+		break;
+	case JV_KIND_FALSE:
+		put(w, "false", 5);
+		break;
+	case JV_KIND_TRUE:
+		put(w, "true", 4);
+		break;
+	case JV_KIND_NUMBER:
+		put_number(w, jv_number_value(x));
+		break;
+	case JV_KIND_STRING:
+		put_string(w, jv_string_value(x),
+		    (size_t)jv_string_length_bytes(jv_copy(x)));
+		break;
+	case JV_KIND_ARRAY:
+		put(w, "[", 1);
+		n = jv_array_length(jv_copy(x));
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				put(w, ",", 1);
+			v = jv_array_get(jv_copy(x), i);
+			dump(w, v);
+			jv_free(v);
+		}
+		put(w, "]", 1);
+		break;
+	case JV_KIND_OBJECT:
+		put(w, "{", 1);
+		for (n = 0, i = jv_object_iter(x); jv_object_iter_valid(x, i);
+		    i = jv_object_iter_next(x, i), n++) {
+			if (n > 0)
+				put(w, ",", 1);
+			k = jv_object_iter_key(x, i);
+			v = jv_object_iter_value(x, i);
+			put_string(w, jv_string_value(k),
+			    (size_t)jv_string_length_bytes(jv_copy(k)));
+			put(w, ":", 1);
+			dump(w, v);
+			jv_free(k);
+			jv_free(v);
+		}
+		put(w, "}", 1);
+		break;
+	default:
+		/* Not a result jq prints; libjq's own printer says what it is. */
+		v = jv_dump_string(jv_copy(x), 0);
+		put(w, jv_string_value(v),
+		    (size_t)jv_string_length_bytes(jv_copy(v)));
+		jv_free(v);
+		break;
+	}
+}
+
+/*
  * Run the program on one input. Returns JQRUN_OK or a failure code; *stop
  * is set when the program halted successfully.
  */
@@ -396,9 +600,7 @@ process(jq_state *jq, struct ctx *c, jv in, int *lastkind, int *stop)
 			jv_free(r);
 		} else {
 			*lastkind = jv_get_kind(r);
-			r = jv_dump_string(r, 0);
-			put(&c->w, jv_string_value(r),
-			    (size_t)jv_string_length_bytes(jv_copy(r)));
+			dump(&c->w, r);
 			jv_free(r);
 		}
 		put(&c->w, "\n", 1);

@@ -66,6 +66,26 @@ same() {
 @test "jq: with_entries, del, setpath" { same customers.ndjson 'del(.receipts) | setpath(["address","zip"]; null) | with_entries(select(.value != null))'; }
 
 # named: ti-run and jq -c with --slurpfile give the same join.
+@test "jq: numbers print exactly as jq -c prints them" {
+	printf '%s\n' 0 -0 1 -1 0.1 0.05 0.0001 0.00001 1e-7 123.456 1e15 1e16 1e17 \
+		1e18 123456789012345678 9007199254740993 1.7976931348623157e308 5e-324 \
+		2.2250738585072014e-308 3.14159 -2.5 94.10 1e300 1.5e-10 0.3 \
+		1.0000000000000002 123e20 4.35 1e21 0.1e1 12345678.9 -1e-300 \
+		6.02214076e23 1.6e-19 2e308 -2e308 0.000123456789 >nums.json
+	awk 'BEGIN { srand(3); for (i = 0; i < 3000; i++)
+		printf "%.*g\n%.*f\n", 1 + int(rand() * 17), (rand() - 0.5) * 10 ^ int(rand() * 40 - 20),
+		    int(rand() * 8), (rand() - 0.5) * 1e7 }' >>nums.json
+	same nums.json '.'
+	same nums.json '. * 3, . / 7'
+}
+
+@test "jq: strings print exactly as jq -c prints them" {
+	printf '"\\u0000\\u0001\\u001f\\u007f\\u0080 \\b\\f\\n\\r\\t \\"\\\\ \\/ é€😀 \\u2028\\ufeff \\ud83d\\ude00"\n' >strs.json
+	printf '{"k\\n\\u0002":["\\u007f",{"":"x\\\\y"}]}\n' >>strs.json
+	same strs.json '.'
+	same strs.json 'tostring, (tojson | fromjson)'
+}
+
 @test "jq: --slurpfile join" {
 	printf '%s\n' 'select(.id as $i | $tiers | any(.id == $i)) | {id, tier: (.id as $i | $tiers[] | select(.id == $i) | .tier)}' >p.jq
 	jq -c --slurpfile tiers tiers.ndjson -f p.jq <customers.ndjson >want.out

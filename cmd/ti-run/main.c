@@ -179,6 +179,8 @@ xpipe(int p[2])
 {
 	if (pipe2(p, O_CLOEXEC) != 0)
 		die_errno(EXIT_IO, "pipe");
+	/* Large pipes: fewer switches between the processes of a run. */
+	(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
 }
 
 /* m.a.b, or null (m borrowed). */
@@ -258,11 +260,8 @@ compile_check(struct worker *w)
 {
 	jq_state *jq;
 	jv vars = jv_copy(w->vars);
-	struct err e;
 	int k;
 
-	if (jqrun_check(w->prog, &e) != 0)
-		die_err(&e);
 	for (k = 0; k < w->nnamed; k++)
 		vars = jv_object_set(vars, jv_string(w->names[k]), jv_array());
 	vars = jv_object_set(vars, jv_string("ARGS"), JV_OBJECT(
@@ -649,7 +648,8 @@ main(int argc, char **argv)
 		    strstr(w.prog, "input") != NULL))
 			die_usage(USAGE, "--jobs needs a program that takes "
 			    "each record on its own (no -n, -s or input)");
-		compile_check(&w);
+		if (jqrun_check(w.prog, &e) != 0)
+			die_err(&e);
 	}
 	if (!r->plain_out) {
 		if ((to = age_keys_new()) == NULL)
@@ -704,6 +704,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	start_programs(&rt, &w, r);
+	/* Compiled here too, meanwhile, for jq's message on an error. */
+	if (!rt.exec)
+		compile_check(&w);
 	start_keepers(&rt, r, home);
 	free(home);
 	finish(&rt, &w, r, (double)t0.tv_sec + (double)t0.tv_nsec / 1e9);
