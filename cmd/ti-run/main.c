@@ -559,20 +559,14 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&rt, 0, sizeof(rt));
 	memset(&w, 0, sizeof(w));
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		die(EXIT_IO, "out of memory");
 	if (runopts_parse(argc, argv, &rt.ro, &e) != 0) {
 		if (e.code == EXIT_USAGE)
 			die_usage(USAGE, "%s", e.msg);
 		die_err(&e);
 	}
-	if (rt.ro.help) {
-		fputs(USAGE, stdout);
-		close_stdout();
-		return 0;
-	}
-	if (rt.ro.version) {
-		puts("ti-run " TI_VERSION);
+	if (rt.ro.help || rt.ro.version) {
+		fputs(rt.ro.help ? USAGE : "ti-run " TI_VERSION "\n", stdout);
+		runopts_fini(&rt.ro);
 		close_stdout();
 		return 0;
 	}
@@ -586,10 +580,11 @@ main(int argc, char **argv)
 		putchar('\n');
 		free(canon);
 		runopts_fini(&rt.ro);
-		free(r);
 		close_stdout();
 		return 0;
 	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		die(EXIT_IO, "out of memory");
 	home = evidence_home();
 	/* libjq 1.6 reads $HOME/.jq when compiling: never let it. */
 	unsetenv("HOME");
