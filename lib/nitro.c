@@ -36,6 +36,56 @@ doc_fini(struct doc *d)
 		cbor_decref(&d->map);
 }
 
+/* What the pre-scan of a CBOR input tracks. */
+struct scan {
+	size_t left;	/* bytes after the current head */
+	int bad;
+};
+
+static void
+scan_array(void *ctx, size_t size)
+{
+	struct scan *s = ctx;
+
+	if (size > s->left)
+		s->bad = 1;
+}
+
+static void
+scan_map(void *ctx, size_t size)
+{
+	struct scan *s = ctx;
+
+	if (size > s->left / 2)
+		s->bad = 1;
+}
+
+/*
+ * libcbor allocates a definite array or map for its declared size before
+ * reading its items: refuse counts that the input cannot hold, so that
+ * five bytes cannot ask for gigabytes. Each item needs at least a byte.
+ */
+static int
+prescan(const unsigned char *b, size_t n)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+	struct cbor_decoder_result r;
+	struct scan s = { 0, 0 };
+	size_t off = 0;
+
+	cb.array_start = scan_array;
+	cb.map_start = scan_map;
+	while (off < n && !s.bad) {
+		/* The head itself takes at least a byte: left counts after it. */
+		s.left = n - off - 1;
+		r = cbor_stream_decode(b + off, n - off, &cb, &s);
+		if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
+			return -1;
+		off += r.read;
+	}
+	return s.bad ? -1 : 0;
+}
+
 /* Decode exactly n bytes of CBOR into one item. NULL on any error. */
 static cbor_item_t *
 load(const unsigned char *b, size_t n)
@@ -43,6 +93,8 @@ load(const unsigned char *b, size_t n)
 	struct cbor_load_result res;
 	cbor_item_t *it;
 
+	if (prescan(b, n) != 0)
+		return NULL;
 	it = cbor_load(b, n, &res);
 	if (it == NULL)
 		return NULL;
