@@ -1,85 +1,52 @@
-#!/bin/sh
-# Build every test/fuzz/fuzz_*.c with clang's libFuzzer, ASan and UBSan,
-# seed a corpus from the genuine samples in ../shared/vectors (copied into
-# build/fuzz/, never into the repository), and run each harness for
-# FUZZ_SECONDS (default 60). Arguments narrow the run: fuzz_nitro ...
-# Exit status: 0 if no harness found a crash, 1 otherwise.
-set -eu
+#!/usr/bin/env bash
+# Build every libFuzzer harness test/fuzz/fuzz_*.c with clang, ASan and
+# UBSan, and run each for FUZZ_SECONDS (default 30). Seeds: the committed
+# test/fuzz/corpus/<name>/ plus the shared vectors that test/fuzz/<name>.seeds
+# lists (globs relative to $TI_SHARED), used in place. A crash fails the run
+# and leaves its input in build/fuzz/crashes/<name>/. Arguments narrow the
+# run to the named harnesses.
+set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
-: "${FUZZ_SECONDS:=60}"
-: "${CC_FUZZ:=clang}"
-export TI_SHARED="${TI_SHARED:-$top/../shared}"
-V=$TI_SHARED/vectors
-out=build/fuzz
-SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-CFLAGS="-std=c11 -g -O1 -D_GNU_SOURCE -Ilib $(pkg-config --cflags openssl libcbor)"
-LIBS="$(pkg-config --libs openssl libcurl libseccomp libmicrohttpd sqlite3 libcbor) -ljq -lonig -lm"
-mkdir -p "$out/obj"
-
-# The library, instrumented for coverage.
-objs=""
-for c in lib/*.c; do
-	o=$out/obj/$(basename "$c" .c).o
-	if [ ! -e "$o" ] || [ "$c" -nt "$o" ] || [ "$0" -nt "$o" ]; then
-		# shellcheck disable=SC2086
-		$CC_FUZZ $CFLAGS $SAN -fsanitize=fuzzer-no-link -c -o "$o" "$c"
+cd "$top" || exit 4
+export TI_SHARED=${TI_SHARED:-$top/../shared}
+secs=${FUZZ_SECONDS:-30}
+export LSAN_OPTIONS="suppressions=$top/test/lsan.supp:print_suppressions=0"
+export ASAN_OPTIONS="fast_unwind_on_malloc=0"
+B=build/fuzz
+command -v clang >/dev/null || { echo "fuzz: clang not installed; skipped"; exit 0; }
+FLAGS="-std=c11 -O1 -g -Wall -Wextra -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
+make -s BUILD=$B CC=clang CFLAGS="$FLAGS" $B/libti.a || exit 4
+libs="$(pkg-config --libs openssl libcurl libseccomp libmicrohttpd sqlite3 libcbor) -ljq -lonig -lm"
+cflags="$(pkg-config --cflags openssl libcbor)"
+passed=0 failed=0
+harnesses=("$@")
+[ ${#harnesses[@]} -eq 0 ] && harnesses=($(ls test/fuzz/fuzz_*.c 2>/dev/null | xargs -n1 basename | sed 's/\.c$//'))
+for h in "${harnesses[@]}"; do
+	bin=$B/$h
+	clang $FLAGS -fsanitize=fuzzer -D_GNU_SOURCE -Ilib $cflags -o "$bin" \
+	    "test/fuzz/$h.c" $B/libti.a $libs || { failed=$((failed + 1)); continue; }
+	work=$B/corpus/$h crashes=$B/crashes/$h
+	rm -rf "$work" "$crashes"
+	mkdir -p "$work" "$crashes"
+	seeds=()
+	[ -d "test/fuzz/corpus/$h" ] && seeds+=("test/fuzz/corpus/$h")
+	if [ -f "test/fuzz/$h.seeds" ]; then
+		while read -r g; do
+			[ -z "$g" ] || [ "${g#\#}" != "$g" ] && continue
+			for f in $TI_SHARED/$g; do [ -e "$f" ] && seeds+=("$f"); done
+		done < "test/fuzz/$h.seeds"
 	fi
-	objs="$objs $o"
-done
-
-seed() {	# seed HARNESS FILE [PREFIX-BYTE]
-	d=$out/corpus/$1
-	mkdir -p "$d"
-	if [ $# -eq 3 ]; then
-		{ printf "$3"; cat "$2"; } >"$d/seed-$(basename "$2")"
+	echo "fuzz: $h for ${secs}s (${#seeds[@]} seed paths)"
+	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix="$crashes/" -print_final_stats=0 \
+	    "$work" "${seeds[@]}" >"$B/$h.log" 2>&1; then
+		echo "ok - fuzz $h"
+		passed=$((passed + 1))
 	else
-		cp "$2" "$d/seed-$(basename "$2")"
+		echo "not ok - fuzz $h (see $B/$h.log, $crashes)"
+		grep -m5 -E 'ERROR|SUMMARY' "$B/$h.log"
+		failed=$((failed + 1))
 	fi
-}
-
-seed_all() {
-	seed fuzz_nitro "$V/nitro/evervault_valid-attestation-doc-bytes"
-	base64 -d "$V/nitro/blocky_nitro_attestation.b64" \
-	    >"$out/blocky.bin" 2>/dev/null || true
-	seed fuzz_nitro "$out/blocky.bin"
-	seed fuzz_dcap "$V/sgx-dcap/sgx_quote" '\000'
-	seed fuzz_dcap "$V/tdx/phala_tdx_quote" '\000'
-	seed fuzz_dcap "$V/sgx-dcap/sgx_quote_collateral.json" '\001'
-	seed fuzz_snp "$V/sev-snp/attestation.bin"
-	seed fuzz_snp "$V/sev-snp/vcek.testcer"
-}
-seed_all
-
-if [ $# -gt 0 ]; then
-	harnesses=$*
-else
-	harnesses=$(for f in test/fuzz/fuzz_*.c; do basename "$f" .c; done)
-fi
-# libjq 1.6 leaks a string when jv_parse meets two values without a
-# separator ('["x" "y"]'; fixed in jq 1.7), which fuzz_dcap's collateral
-# JSON reaches. libjq has no frame pointers, so LeakSanitizer's fast
-# unwinder sees only jv_mem_alloc: for that harness alone, leaks of jv
-# values are suppressed (the unit and bats tests under SANITIZE=1 still
-# check ours, without suppression).
-printf 'leak:jv_mem_alloc\n' >"$out/lsan-jq.supp"
-status=0
-for h in $harnesses; do
-	# shellcheck disable=SC2086
-	$CC_FUZZ $CFLAGS $SAN -fsanitize=fuzzer -o "$out/$h" \
-	    "test/fuzz/$h.c" $objs $LIBS
-	mkdir -p "$out/corpus/$h" "$out/crash/$h"
-	echo "fuzz: $h for ${FUZZ_SECONDS}s" >&2
-	supp=
-	[ "$h" = fuzz_dcap ] && supp="suppressions=$top/$out/lsan-jq.supp"
-	if ! LSAN_OPTIONS="$supp" "$out/$h" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
-	    -timeout=10 -print_final_stats=1 \
-	    -artifact_prefix="$out/crash/$h/" "$out/corpus/$h" \
-	    >"$out/$h.log" 2>&1; then
-		echo "fuzz: $h FAILED, see $out/$h.log and $out/crash/$h/" >&2
-		status=1
-	fi
-	grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^#[0-9]+.*DONE' \
-	    "$out/$h.log" | sed "s/^/fuzz: $h: /" >&2 || true
 done
-exit $status
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,6 +1,6 @@
 /*
- * libFuzzer harness: Nitro attestation documents (COSE_Sign1/CBOR) through
- * nitro_parse and nitro_verify (AWS root, a time inside the samples'
+ * libFuzzer harness: Nitro attestation documents (COSE_Sign1/CBOR, raw or
+ * base64 as hwevidence_raw takes them) through nitro_parse and nitro_verify (AWS root, a time inside the samples'
  * validity), and the NSM response decoder.
  */
 #include <stdlib.h>
@@ -57,14 +57,17 @@ LLVMFuzzerTestOneInput(const unsigned char *b, size_t n)
 {
 	struct err e;
 	struct canned c = { b, n };
-	unsigned char rd[64] = { 0 }, *doc;
-	size_t dn;
+	unsigned char rd[64] = { 0 }, *doc, *raw;
+	size_t dn, rn;
 	jv claims;
 
-	if (nitro_parse(b, n, &claims, &e) == 0)
-		jv_free(claims);
-	if (nitro_verify(b, n, roots, 1725719860, &claims, &e) == 0)
-		jv_free(claims);
+	if (hwevidence_raw(b, n, &raw, &rn, &e) == 0) {
+		if (nitro_parse(raw, rn, &claims, &e) == 0)
+			jv_free(claims);
+		if (nitro_verify(raw, rn, roots, 1725719860, &claims, &e) == 0)
+			jv_free(claims);
+		free(raw);
+	}
 	if (nitro_quote_with(answer, &c, rd, 64, NULL, 0, NULL, 0, &doc, &dn,
 	    &e) == 0)
 		free(doc);
