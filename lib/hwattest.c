@@ -7,8 +7,8 @@
  * each part base64url: claims is the JSON object of the bound claims
  * (measurement, recipient, sig_key, nonce, data), evidence the native
  * quote, report or document whose report_data is attest_report_data() of
- * those claims, aux the certificates that came with it (the SEV-SNP
- * certificate table of configfs-tsm's auxblob).
+ * those claims, aux what came with it: the SEV-SNP certificate table of
+ * configfs-tsm's auxblob, or DCAP collateral JSON.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +430,15 @@ hw_verify(int f, const char *s, size_t n, STACK_OF(X509) *roots, time_t at,
 	if (aux != NULL && f == HWEV_SNP &&
 	    snp_certs_parse(aux, an, &o.certs, e) != 0)
 		goto out;
+	/* DCAP collateral is signed by Intel: it may travel with a quote. */
+	if (aux != NULL && (f == HWEV_SGX || f == HWEV_TDX)) {
+		if (memchr(aux, '\0', an) != NULL) {
+			err_set(e, EXIT_DATA, "malformed evidence: collateral");
+			goto out;
+		}
+		aux[an] = '\0';
+		o.collateral = (const char *)aux;
+	}
 	if (hwevidence_verify(f, ev, en, &o, claims, e) != 0)
 		goto out;
 	if (bind(claims, tc, e) != 0) {

@@ -182,3 +182,48 @@ pipeline() {	# pipeline BACKEND: platform, manifest and evidence in $T
 	assert_failure 1
 	assert_output --partial "platform already exists"
 }
+
+@test "evidence line: DCAP collateral travelling as aux is checked" {
+	V=$TI_SHARED/vectors
+	b64u() { basenc --base64url -w0 "$@" | tr -d =; }
+	claims=$(printf '{"measurement":"sha256:%064d","recipient":"%s","sig_key":"%s","nonce":"%s"}' \
+	    0 "$R" "$K" "$NONCE" | b64u)
+	echo "ti-hw1.sgx.$claims.$(b64u "$V/sgx-dcap/sgx_quote").$(b64u "$V/sgx-dcap/sgx_quote_collateral.json")" >ev
+	run ti-attest verify --trust "$V/sgx-dcap/TrustedRootCA.der" --policy true ev
+	assert_failure 1
+	assert_output --partial "expired"
+	# Inside the collateral's validity it passes, up to the binding: the
+	# genuine quote's report_data is "Hello, world!", not these claims.
+	run ti-attest verify --trust "$V/sgx-dcap/TrustedRootCA.der" \
+	    --at 2025-06-25T00:00:00Z --policy true ev
+	assert_failure 1
+	assert_output "ti-attest: report_data does not bind the evidence's claims"
+}
+
+@test "evidence line: an SNP certificate table travelling as aux is used" {
+	V=$TI_SHARED/vectors
+	b64u() { basenc --base64url -w0 "$@" | tr -d =; }
+	awk '/BEGIN/{n++} n==1' "$V/sev-snp/ask_ark_milan.pem" |
+	    openssl x509 -outform der -out ask.der
+	awk '/BEGIN/{n++} n==2' "$V/sev-snp/ask_ark_milan.pem" >ark.pem
+	python3 -c 'import struct, sys
+certs = [open(f, "rb").read() for f in sys.argv[1:]]
+off = 24 * (len(certs) + 1)
+table = b""
+for c in certs:
+    table += b"\x63" * 16 + struct.pack("<II", off, len(c))
+    off += len(c)
+sys.stdout.buffer.write(table + bytes(24) + b"".join(certs))' \
+	    "$V/sev-snp/vcek.testcer" ask.der >table
+	claims=$(printf '{"measurement":"sha256:%064d","recipient":"%s","sig_key":"%s","nonce":"%s"}' \
+	    0 "$R" "$K" "$NONCE" | b64u)
+	echo "ti-hw1.sev-snp.$claims.$(b64u "$V/sev-snp/attestation.bin").$(b64u table)" >ev
+	# The VCEK, ASK and signature check out; the binding cannot.
+	run ti-attest verify --trust ark.pem --policy true ev
+	assert_failure 1
+	assert_output "ti-attest: report_data does not bind the evidence's claims"
+	echo "ti-hw1.sev-snp.$claims.$(b64u "$V/sev-snp/attestation.bin")" >ev
+	run ti-attest verify --trust ark.pem --policy true ev
+	assert_failure 1
+	assert_output "ti-attest: sev-snp: no VCEK certificate given"
+}
