@@ -748,7 +748,8 @@ qe_check(const struct quote *q, jv qe, const char **status, jv *adv,
 			*status = str(lv, "tcbStatus");
 			if (*status == NULL)
 				*status = "unknown";
-			*status = strcmp(*status, "UpToDate") == 0 ? "UpToDate" :
+			*status = strcmp(*status, "UpToDate") == 0 ?
+			    "UpToDate" :
 			    strcmp(*status, "OutOfDate") == 0 ? "OutOfDate" :
 			    strcmp(*status, "Revoked") == 0 ? "Revoked" :
 			    "unknown";

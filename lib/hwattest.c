@@ -36,7 +36,8 @@ pathof(char *out, size_t n, const char *home, const char *name,
     struct err *e)
 {
 	if ((size_t)snprintf(out, n, "%s/%s", home, name) >= n)
-		return err_set(e, EXIT_USAGE, "platform directory name too long");
+		return err_set(e, EXIT_USAGE, "platform directory name too "
+		    "long");
 	return 0;
 }
 
@@ -353,7 +354,8 @@ bind(jv *pc, jv tc, struct err *e)
 		goto out;
 	want = hwevidence_hex(rd, 32);
 	/* report_data is 64 bytes: the binding, then zeros. */
-	if (strlen(got) != 128 || strncmp(got, jv_string_value(want), 64) != 0 ||
+	if (strlen(got) != 128 ||
+	    strncmp(got, jv_string_value(want), 64) != 0 ||
 	    strspn(got + 64, "0") != 64) {
 		jv_free(want);
 		err_set(e, EXIT_NO, "report_data does not bind the evidence's "

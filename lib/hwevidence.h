@@ -104,7 +104,7 @@ jv hwevidence_bind(jv claims, const unsigned char *nonce, size_t noncelen,
 /* What a hardware verifier needs besides the evidence. */
 struct hwev_opts {
 	STACK_OF(X509) *roots;	/* trusted roots */
-	STACK_OF(X509) *certs;	/* sev-snp: VCEK, ASK (and ARK); else NULL */
+	STACK_OF(X509) *certs;	/* sev-snp: VCEK, ASK (and ARK), or NULL */
 	const char *collateral;	/* sgx, tdx: collateral JSON, or NULL */
 	time_t at;		/* verification time, 0: now */
 };

@@ -76,7 +76,7 @@ prescan(const unsigned char *b, size_t n)
 	cb.array_start = scan_array;
 	cb.map_start = scan_map;
 	while (off < n && !s.bad) {
-		/* The head itself takes at least a byte: left counts after it. */
+		/* The head takes a byte at least: left counts after it. */
 		s.left = n - off - 1;
 		r = cbor_stream_decode(b + off, n - off, &cb, &s);
 		if (r.status != CBOR_DECODER_FINISHED || r.read == 0)

@@ -1,7 +1,8 @@
 /*
  * libFuzzer harness: Nitro attestation documents (COSE_Sign1/CBOR, raw or
- * base64 as hwevidence_raw takes them) through nitro_parse and nitro_verify (AWS root, a time inside the samples'
- * validity), and the NSM response decoder.
+ * base64 as hwevidence_raw takes them) through nitro_parse and
+ * nitro_verify (AWS root, a time inside the samples' validity), and the
+ * NSM response decoder.
  */
 #include <stdlib.h>
 #include <string.h>
