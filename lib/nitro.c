@@ -215,6 +215,28 @@ optbytes(cbor_item_t *m, const char *k, jv *out)
 	return 0;
 }
 
+static jv
+asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return jv_null();
+	return jv_string(buf);
+}
+
+/* The leaf certificate's validity, for display (it lives ~3 hours). */
+static jv
+validity(X509 *x)
+{
+	jv o = jv_object();
+
+	o = set(o, "not_before", asn1_time(X509_get0_notBefore(x)));
+	return set(o, "not_after", asn1_time(X509_get0_notAfter(x)));
+}
+
 static int
 claims_of(struct doc *d, jv *claims, X509 **leaf, STACK_OF(X509) **bundle,
     struct err *e)
@@ -292,6 +314,7 @@ claims_of(struct doc *d, jv *claims, X509 **leaf, STACK_OF(X509) **bundle,
 	q = p;
 	if ((*leaf = d2i_X509(NULL, &q, (long)n)) == NULL || q != p + n)
 		goto bad;
+	c = set(c, "certificate", validity(*leaf));
 	if ((v = get(m, "cabundle")) == NULL || !cbor_isa_array(v) ||
 	    cbor_array_size(v) == 0 || cbor_array_size(v) > 16 ||
 	    (*bundle = sk_X509_new_null()) == NULL)
