@@ -11,11 +11,18 @@
 
 const struct attest_backend *const attest_backends[] = {
 	&attest_sim,
+	&attest_tsm,
+	&attest_nitro,
+	&attest_sgx,
 	NULL,
 };
 
 const struct attest_verifier *const attest_verifiers[] = {
 	&attest_verify_sim,
+	&attest_verify_nitro,
+	&attest_verify_sgx,
+	&attest_verify_tdx,
+	&attest_verify_snp,
 	NULL,
 };
 

@@ -60,6 +60,8 @@ struct attest_backend {
 };
 
 extern const struct attest_backend attest_sim;
+/* Hardware backends (lib/hwattest.c, docs/backends.md). */
+extern const struct attest_backend attest_tsm, attest_nitro, attest_sgx;
 
 /* Every compiled-in backend, NULL-terminated. */
 extern const struct attest_backend *const attest_backends[];
@@ -107,6 +109,9 @@ struct attest_verifier {
 };
 
 extern const struct attest_verifier attest_verify_sim;
+/* Hardware evidence, native or as a ti-hw1 line (lib/hwattest.c). */
+extern const struct attest_verifier attest_verify_nitro, attest_verify_sgx,
+    attest_verify_tdx, attest_verify_snp;
 
 /* Every compiled-in evidence format, NULL-terminated. */
 extern const struct attest_verifier *const attest_verifiers[];
