@@ -66,6 +66,8 @@ struct rt {
 
 #define MAXFDS COMPARTMENT_MAXFDS
 
+static int sealer_child(void *);
+
 /* Start a compartment with fds; fn, or the executable path with argv. */
 static struct compartment *
 comp_start(const struct rt *rt, int profile, int (*fn)(void *), void *arg,
@@ -95,7 +97,7 @@ comp_start(const struct rt *rt, int profile, int (*fn)(void *), void *arg,
 		/* --stderr pass: stderr may be a file, the only one it has. */
 		if (rt->stderr_pass)
 			o.file_bytes = 1ULL << 30;
-	} else
+	} else if (fn == sealer_child)
 		/* The sealer writes the output file; nothing else is writable. */
 		o.file_bytes = 1ULL << 40;
 	if (compartment_start(&o, &c, &e) != 0)
