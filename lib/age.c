@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,9 @@
 #define CHUNK		65536			/* plaintext bytes per chunk */
 #define TAGLEN		16
 #define ENC		(CHUNK + TAGLEN)	/* ciphertext bytes per chunk */
+#ifndef BATCH
 #define BATCH		16			/* chunks per read and write */
+#endif
 #define HEADER_MAX	(1024 * 1024)		/* largest header accepted */
 #define STANZA_MAX	4096			/* most stanzas in a header */
 #define SCRYPT_DEFAULT	18
@@ -1226,20 +1229,234 @@ header_write(const struct age_keys *k, struct secrets *sc, struct sink *hdr,
 	return 0;
 }
 
+/*
+ * Batches of input for the payload loops. A region is a run of whole
+ * chunks followed by more input (more = 1), or the rest of the input
+ * (more = 0), whose last chunk is the final one. Files are read ahead by
+ * a thread (struct pump) so that reading overlaps the cipher; memory and
+ * armored input use one byte of lookahead instead.
+ */
+#define NSLOT 4
+
+struct pump {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	FILE *fp;
+	size_t cap, pre;
+	unsigned char *buf[NSLOT];
+	size_t len[NSLOT];
+	int full[NSLOT];
+	int err, quit, eof;
+};
+
+struct feed {
+	struct in *in;		/* lookahead mode: through bin_read, */
+	struct src *src;	/* or straight from src */
+	unsigned char *ib;
+	size_t cap, have, off;
+	struct pump *pump;	/* read-ahead mode */
+	size_t cur;
+	int started, running;
+};
+
+static void *
+pump_main(void *arg)
+{
+	struct pump *p = arg;
+	size_t i, s, n, got;
+	int err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	for (i = 0;; i++) {
+		s = i % NSLOT;
+		pthread_mutex_lock(&p->mu);
+		while (p->full[s] && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		pthread_mutex_unlock(&p->mu);
+		n = i == 0 ? p->pre : 0;
+		got = err = 0;
+		if (!p->eof) {
+			/* Cancellation may only interrupt a blocked read. */
+			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+			got = fread(p->buf[s] + n, 1, p->cap - n, p->fp);
+			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+			if (got < p->cap - n && ferror(p->fp))
+				err = errno ? errno : EIO;
+		}
+		pthread_mutex_lock(&p->mu);
+		p->len[s] = n + got;
+		p->full[s] = 1;
+		p->err = err;
+		if (p->len[s] < p->cap)
+			p->eof = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (p->eof || err)
+			break;
+	}
+	return NULL;
+}
+
+/* Wait for slot i; its length, or -1 on a read error. */
+static ssize_t
+pump_get(struct pump *p, size_t i, struct err *e)
+{
+	size_t s = i % NSLOT, n;
+	int err;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->full[s])
+		pthread_cond_wait(&p->cv, &p->mu);
+	n = p->len[s];
+	err = p->err;
+	pthread_mutex_unlock(&p->mu);
+	if (err) {
+		errno = err;
+		return err_errno(e, EXIT_IO, "error reading input");
+	}
+	return (ssize_t)n;
+}
+
+static void
+pump_put(struct pump *p, size_t i)
+{
+	pthread_mutex_lock(&p->mu);
+	p->full[i % NSLOT] = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * Set up f to read regions of whole units (chunks) from src, or from in
+ * when in != NULL; pre bytes (from in's lookahead) start the input.
+ */
+static int
+feed_init(struct feed *f, struct src *src, struct in *in, size_t unit,
+    const unsigned char *pre, size_t npre, struct err *e)
+{
+	struct pump *p;
+	int j;
+
+	memset(f, 0, sizeof(*f));
+	f->cap = BATCH * unit;
+	if (src->fp == NULL || (in != NULL && in->armored)) {
+		f->in = in;
+		f->src = src;
+		f->cap++;
+		if ((f->ib = malloc(f->cap)) == NULL)
+			return err_errno(e, EXIT_IO, "out of memory");
+		return 0;
+	}
+	if ((p = f->pump = calloc(1, sizeof(*p))) == NULL)
+		return err_errno(e, EXIT_IO, "out of memory");
+	p->fp = src->fp;
+	p->cap = f->cap;
+	p->eof = src->eof;
+	for (j = 0; j < NSLOT; j++)
+		if ((p->buf[j] = malloc(p->cap)) == NULL)
+			return err_errno(e, EXIT_IO, "out of memory");
+	memcpy(p->buf[0], pre, npre);
+	p->pre = npre;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (pthread_create(&p->th, NULL, pump_main, p) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		return err_errno(e, EXIT_IO, "unable to start a reader thread");
+	}
+	f->running = 1;
+	return 0;
+}
+
+static void
+feed_fini(struct feed *f)
+{
+	struct pump *p = f->pump;
+	int j;
+
+	if (f->ib != NULL)
+		wipe(f->ib, f->cap);
+	free(f->ib);
+	if (p == NULL)
+		return;
+	if (f->running) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_cancel(p->th);
+		pthread_join(p->th, NULL);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
+	for (j = 0; j < NSLOT; j++) {
+		if (p->buf[j] != NULL)
+			wipe(p->buf[j], p->cap);
+		free(p->buf[j]);
+	}
+	free(p);
+}
+
+/* The next region: *d, *n bytes; *more if input follows. 0, or -1. */
+static int
+feed_next(struct feed *f, unsigned char **d, size_t *n, int *more,
+    struct err *e)
+{
+	ssize_t r, r2;
+
+	if (f->pump == NULL) {
+		memmove(f->ib, f->ib + f->off, f->have - f->off);
+		f->have -= f->off;
+		if (f->in != NULL)
+			r = bin_read(f->in, f->ib + f->have, f->cap - f->have, e);
+		else
+			r = src_read(f->src, f->ib + f->have, f->cap - f->have,
+			    e);
+		if (r < 0)
+			return -1;
+		f->have += (size_t)r;
+		*d = f->ib;
+		*more = f->have == f->cap;
+		*n = f->off = *more ? f->cap - 1 : f->have;
+		return 0;
+	}
+	if (f->started)
+		pump_put(f->pump, f->cur++);
+	f->started = 1;
+	if ((r = pump_get(f->pump, f->cur, e)) < 0)
+		return -1;
+	*d = f->pump->buf[f->cur % NSLOT];
+	*n = (size_t)r;
+	*more = 0;
+	if ((size_t)r == f->cap) {
+		if ((r2 = pump_get(f->pump, f->cur + 1, e)) < 0)
+			return -1;
+		*more = r2 > 0;
+	}
+	return 0;
+}
+
 static int
 seal(struct src *in, struct sink *out, const struct age_keys *k,
     struct err *e)
 {
 	struct secrets sc;
 	struct sink hdr;
-	unsigned char nonce[16], *ib = NULL, *ob = NULL;
+	struct feed f;
+	unsigned char nonce[16], *ob = NULL, *d;
 	EVP_CIPHER_CTX *c = NULL;
-	size_t cap = BATCH * CHUNK + 1, have = 0;
 	uint64_t ci = 0;
-	int rc = -1;
+	size_t n, off, on;
+	int more, rc = -1;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&hdr, 0, sizeof(hdr));
+	memset(&f, 0, sizeof(f));
 	if (header_write(k, &sc, &hdr, e) != 0)
 		goto out;
 	if (RAND_bytes(nonce, 16) != 1) {
@@ -1253,47 +1470,30 @@ seal(struct src *in, struct sink *out, const struct age_keys *k,
 		err_set(e, EXIT_IO, "cipher setup failed");
 		goto out;
 	}
-	if ((ib = malloc(cap)) == NULL || (ob = malloc(BATCH * ENC)) == NULL) {
+	if ((ob = malloc(BATCH * ENC)) == NULL) {
 		err_errno(e, EXIT_IO, "out of memory");
 		goto out;
 	}
 	if (sink_begin(out, e) != 0 ||
 	    sink_write(out, hdr.mem, hdr.memlen, e) != 0 ||
-	    sink_write(out, nonce, 16, e) != 0)
+	    sink_write(out, nonce, 16, e) != 0 ||
+	    feed_init(&f, in, NULL, CHUNK, NULL, 0, e) != 0)
 		goto out;
-	/*
-	 * Read one byte past whole chunks: a chunk is the final one only if
-	 * nothing follows it.
-	 */
-	for (;;) {
-		ssize_t r = src_read(in, ib + have, cap - have, e);
-		size_t off = 0, on = 0;
-		int eof;
-
-		if (r < 0)
+	do {
+		if (feed_next(&f, &d, &n, &more, e) != 0)
 			goto out;
-		have += (size_t)r;
-		eof = have < cap;
-		while (have - off > CHUNK) {
-			if (chunk_seal(c, ci++, 0, ib + off, CHUNK, ob + on) != 0)
+		for (off = on = 0; more ? off < n : n - off > CHUNK;
+		    off += CHUNK, on += ENC)
+			if (chunk_seal(c, ci++, 0, d + off, CHUNK, ob + on) != 0)
 				goto cipherr;
-			off += CHUNK;
-			on += ENC;
-		}
-		if (eof) {
-			if (chunk_seal(c, ci, 1, ib + off, have - off,
-			    ob + on) != 0)
+		if (!more) {
+			if (chunk_seal(c, ci, 1, d + off, n - off, ob + on) != 0)
 				goto cipherr;
-			on += have - off + TAGLEN;
-			if (sink_write(out, ob, on, e) != 0)
-				goto out;
-			break;
+			on += n - off + TAGLEN;
 		}
 		if (sink_write(out, ob, on, e) != 0)
 			goto out;
-		memmove(ib, ib + off, have - off);
-		have -= off;
-	}
+	} while (more);
 	if (sink_end(out, e) != 0)
 		goto out;
 	rc = 0;
@@ -1301,10 +1501,8 @@ seal(struct src *in, struct sink *out, const struct age_keys *k,
 cipherr:
 	err_set(e, EXIT_IO, "ChaCha20-Poly1305 failed");
 out:
+	feed_fini(&f);
 	EVP_CIPHER_CTX_free(c);
-	if (ib != NULL)
-		wipe(ib, cap);
-	free(ib);
 	free(ob);
 	free(hdr.mem);
 	wipe(&sc, sizeof(sc));
@@ -1313,102 +1511,97 @@ out:
 
 /* Opening. */
 
+/* Open one region into ob (*on bytes); -1 with what authenticated in *on. */
+static int
+open_region(EVP_CIPHER_CTX *c, uint64_t *ci, const unsigned char *d,
+    size_t n, int more, unsigned char *ob, size_t *on, struct err *e)
+{
+	size_t off;
+
+	*on = 0;
+	/* Chunks followed by more data are not the final one. */
+	for (off = 0; more ? off < n : n - off > ENC; off += ENC) {
+		if (chunk_open(c, *ci, 0, d + off, ENC, ob + *on) != 0) {
+			if (chunk_open(c, *ci, 1, d + off, ENC, ob + *on) == 0)
+				return err_set(e, EXIT_DATA, "trailing data "
+				    "after the end of the encrypted file");
+			return err_set(e, EXIT_DATA, "chunk %llu does not "
+			    "authenticate (tampered or corrupt)",
+			    (unsigned long long)*ci);
+		}
+		(*ci)++;
+		*on += CHUNK;
+	}
+	if (more)
+		return 0;
+	n -= off;
+	if (n == 0 && *ci == 0)
+		return err_set(e, EXIT_DATA, "truncated: no payload");
+	if (n < TAGLEN)
+		return err_set(e, EXIT_DATA, "truncated: short final chunk");
+	if (chunk_open(c, *ci, 1, d + off, n, ob + *on) != 0) {
+		if (n == ENC && chunk_open(c, *ci, 0, d + off, n,
+		    ob + *on) == 0) {
+			/* A whole chunk, then the end: truncated. */
+			*on += CHUNK;
+			return err_set(e, EXIT_DATA, "truncated: the final "
+			    "chunk is missing");
+		}
+		return err_set(e, EXIT_DATA, "chunk %llu does not "
+		    "authenticate (tampered, truncated or corrupt)",
+		    (unsigned long long)*ci);
+	}
+	if (n == TAGLEN && *ci > 0)
+		return err_set(e, EXIT_DATA, "the final chunk is empty");
+	*on += n - TAGLEN;
+	return 0;
+}
+
 static int
 payload_open(struct in *in, struct sink *out, const unsigned char key[32],
     struct err *e)
 {
-	unsigned char *ib = NULL, *ob = NULL;
+	struct feed f;
+	unsigned char *ob = NULL, *d;
 	EVP_CIPHER_CTX *c = NULL;
-	size_t cap = BATCH * ENC + 1, have = 0, off = 0, on = 0;
+	size_t n, on;
 	uint64_t ci = 0;
-	int rc = -1;
+	int more, rc = -1;
 
+	memset(&f, 0, sizeof(f));
 	if ((c = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_DecryptInit_ex(c, EVP_chacha20_poly1305(), NULL, key,
 	    NULL) != 1) {
 		err_set(e, EXIT_IO, "cipher setup failed");
 		goto out;
 	}
-	if ((ib = malloc(cap)) == NULL || (ob = malloc(BATCH * CHUNK)) == NULL) {
+	if ((ob = malloc(BATCH * CHUNK)) == NULL) {
 		err_errno(e, EXIT_IO, "out of memory");
 		goto out;
 	}
-	for (;;) {
-		ssize_t r = bin_read(in, ib + have, cap - have, e);
-		size_t n;
-		int eof;
-
-		if (r < 0)
-			goto flush;
-		have += (size_t)r;
-		eof = have < cap;
-		off = 0;
-		/* Chunks followed by more data are not the final one. */
-		while (have - off > ENC) {
-			if (chunk_open(c, ci, 0, ib + off, ENC, ob + on) != 0) {
-				if (chunk_open(c, ci, 1, ib + off, ENC,
-				    ob + on) == 0)
-					err_set(e, EXIT_DATA, "trailing data "
-					    "after the end of the encrypted "
-					    "file");
-				else
-					err_set(e, EXIT_DATA, "chunk %llu does "
-					    "not authenticate (tampered or "
-					    "corrupt)", (unsigned long long)ci);
-				goto flush;
-			}
-			ci++;
-			off += ENC;
-			on += CHUNK;
+	/* Unarmored, the lookahead bytes start the payload. */
+	if (feed_init(&f, &in->src, in, ENC, in->raw + in->rpos,
+	    in->armored ? 0 : in->rlen - in->rpos, e) != 0)
+		goto out;
+	if (f.pump != NULL)
+		in->rpos = in->rlen;
+	do {
+		if (feed_next(&f, &d, &n, &more, e) != 0)
+			goto out;
+		if (open_region(c, &ci, d, n, more, ob, &on, e) != 0) {
+			/* What authenticated is released, nothing more. */
+			sink_write(out, ob, on, NULL);
+			goto out;
 		}
-		if (!eof) {
-			if (sink_write(out, ob, on, e) != 0)
-				goto out;
-			on = 0;
-			memmove(ib, ib + off, have - off);
-			have -= off;
-			continue;
-		}
-		n = have - off;
-		if (n == 0 && ci == 0) {
-			err_set(e, EXIT_DATA, "truncated: no payload");
-			goto flush;
-		}
-		if (n < TAGLEN) {
-			err_set(e, EXIT_DATA, "truncated: short final chunk");
-			goto flush;
-		}
-		if (chunk_open(c, ci, 1, ib + off, n, ob + on) != 0) {
-			if (n == ENC && chunk_open(c, ci, 0, ib + off, n,
-			    ob + on) == 0) {
-				/* A whole chunk, then the end: truncated. */
-				on += CHUNK;
-				err_set(e, EXIT_DATA, "truncated: the final "
-				    "chunk is missing");
-			} else
-				err_set(e, EXIT_DATA, "chunk %llu does not "
-				    "authenticate (tampered, truncated or "
-				    "corrupt)", (unsigned long long)ci);
-			goto flush;
-		}
-		if (n == TAGLEN && ci > 0) {
-			err_set(e, EXIT_DATA, "the final chunk is empty");
-			goto flush;
-		}
-		on += n - TAGLEN;
 		if (sink_write(out, ob, on, e) != 0)
 			goto out;
-		rc = 0;
-		goto out;
-	}
-flush:
-	/* What authenticated before the failure is released, nothing more. */
-	sink_write(out, ob, on, NULL);
+	} while (more);
+	rc = 0;
 out:
+	feed_fini(&f);
 	EVP_CIPHER_CTX_free(c);
 	if (ob != NULL)
 		wipe(ob, BATCH * CHUNK);
-	free(ib);
 	free(ob);
 	return rc;
 }
