@@ -1360,7 +1360,8 @@ feed_init(struct feed *f, struct src *src, struct in *in, size_t unit,
 	for (j = 0; j < NSLOT; j++)
 		if ((p->buf[j] = malloc(p->cap)) == NULL)
 			return err_errno(e, EXIT_IO, "out of memory");
-	memcpy(p->buf[0], pre, npre);
+	if (npre > 0)
+		memcpy(p->buf[0], pre, npre);
 	p->pre = npre;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
