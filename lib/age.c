@@ -1335,19 +1335,22 @@ pump_put(struct pump *p, size_t i)
  * Set up f to read regions of whole units (chunks) from src, or from in
  * when in != NULL; pre bytes (from in's lookahead) start the input.
  */
+static void feed_fini(struct feed *);
+
 static int
 feed_init(struct feed *f, struct src *src, struct in *in, size_t unit,
-    const unsigned char *pre, size_t npre, struct err *e)
+    int ahead, const unsigned char *pre, size_t npre, struct err *e)
 {
 	struct pump *p;
 	int j;
 
 	memset(f, 0, sizeof(*f));
 	f->cap = BATCH * unit;
-	if (src->fp == NULL || (in != NULL && in->armored)) {
+	if (!ahead || src->fp == NULL || (in != NULL && in->armored)) {
+lookahead:
 		f->in = in;
 		f->src = src;
-		f->cap++;
+		f->cap = BATCH * unit + 1;
 		if ((f->ib = malloc(f->cap)) == NULL)
 			return err_errno(e, EXIT_IO, "out of memory");
 		return 0;
@@ -1366,9 +1369,12 @@ feed_init(struct feed *f, struct src *src, struct in *in, size_t unit,
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	if (pthread_create(&p->th, NULL, pump_main, p) != 0) {
+		/* No threads (a confined process): read in this one. */
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->cv);
-		return err_errno(e, EXIT_IO, "unable to start a reader thread");
+		feed_fini(f);
+		memset(f, 0, sizeof(*f));
+		goto lookahead;
 	}
 	f->running = 1;
 	return 0;
@@ -1443,7 +1449,7 @@ feed_next(struct feed *f, unsigned char **d, size_t *n, int *more,
 }
 
 static int
-seal(struct src *in, struct sink *out, const struct age_keys *k,
+seal(struct src *in, struct sink *out, const struct age_keys *k, int ahead,
     struct err *e)
 {
 	struct secrets sc;
@@ -1478,7 +1484,7 @@ seal(struct src *in, struct sink *out, const struct age_keys *k,
 	if (sink_begin(out, e) != 0 ||
 	    sink_write(out, hdr.mem, hdr.memlen, e) != 0 ||
 	    sink_write(out, nonce, 16, e) != 0 ||
-	    feed_init(&f, in, NULL, CHUNK, NULL, 0, e) != 0)
+	    feed_init(&f, in, NULL, CHUNK, ahead, NULL, 0, e) != 0)
 		goto out;
 	do {
 		if (feed_next(&f, &d, &n, &more, e) != 0)
@@ -1560,7 +1566,7 @@ open_region(EVP_CIPHER_CTX *c, uint64_t *ci, const unsigned char *d,
 
 static int
 payload_open(struct in *in, struct sink *out, const unsigned char key[32],
-    struct err *e)
+    int ahead, struct err *e)
 {
 	struct feed f;
 	unsigned char *ob = NULL, *d;
@@ -1581,7 +1587,7 @@ payload_open(struct in *in, struct sink *out, const unsigned char key[32],
 		goto out;
 	}
 	/* Unarmored, the lookahead bytes start the payload. */
-	if (feed_init(&f, &in->src, in, ENC, in->raw + in->rpos,
+	if (feed_init(&f, &in->src, in, ENC, ahead, in->raw + in->rpos,
 	    in->armored ? 0 : in->rlen - in->rpos, e) != 0)
 		goto out;
 	if (f.pump != NULL)
@@ -1608,7 +1614,7 @@ out:
 }
 
 static int
-open_age(struct in *in, struct sink *out, const struct age_keys *k,
+open_age(struct in *in, struct sink *out, const struct age_keys *k, int ahead,
     struct err *e)
 {
 	struct header h;
@@ -1643,7 +1649,7 @@ open_age(struct in *in, struct sink *out, const struct age_keys *k,
 		err_set(e, EXIT_IO, "HKDF failed");
 		goto out;
 	}
-	rc = payload_open(in, out, sc.paykey, e);
+	rc = payload_open(in, out, sc.paykey, ahead, e);
 out:
 	header_free(&h);
 	wipe(&sc, sizeof(sc));
@@ -1653,8 +1659,8 @@ out:
 /* Public entry points. */
 
 int
-age_seal(FILE *in, FILE *out, const struct age_keys *k, int armor,
-    struct err *e)
+age_seal_ex(FILE *in, FILE *out, const struct age_keys *k, int armor,
+    int flags, struct err *e)
 {
 	struct src s;
 	struct sink o;
@@ -1664,11 +1670,19 @@ age_seal(FILE *in, FILE *out, const struct age_keys *k, int armor,
 	s.fp = in;
 	o.fp = out;
 	o.armor = armor;
-	return seal(&s, &o, k, e);
+	return seal(&s, &o, k, (flags & AGE_READAHEAD) != 0, e);
 }
 
 int
-age_open(FILE *in, FILE *out, const struct age_keys *k, struct err *e)
+age_seal(FILE *in, FILE *out, const struct age_keys *k, int armor,
+    struct err *e)
+{
+	return age_seal_ex(in, out, k, armor, 0, e);
+}
+
+int
+age_open_ex(FILE *in, FILE *out, const struct age_keys *k, int flags,
+    struct err *e)
 {
 	struct in *i;
 	struct sink o;
@@ -1679,9 +1693,15 @@ age_open(FILE *in, FILE *out, const struct age_keys *k, struct err *e)
 	memset(&o, 0, sizeof(o));
 	i->src.fp = in;
 	o.fp = out;
-	rc = open_age(i, &o, k, e);
+	rc = open_age(i, &o, k, (flags & AGE_READAHEAD) != 0, e);
 	free(i);
 	return rc;
+}
+
+int
+age_open(FILE *in, FILE *out, const struct age_keys *k, struct err *e)
+{
+	return age_open_ex(in, out, k, 0, e);
 }
 
 int
@@ -1696,7 +1716,7 @@ age_seal_mem(const void *in, size_t n, const struct age_keys *k, int armor,
 	s.mem = in;
 	s.memlen = n;
 	o.armor = armor;
-	if (seal(&s, &o, k, e) != 0) {
+	if (seal(&s, &o, k, 0, e) != 0) {
 		free(o.mem);
 		return -1;
 	}
@@ -1720,7 +1740,7 @@ age_open_mem(const void *in, size_t n, const struct age_keys *k,
 	memset(&o, 0, sizeof(o));
 	i->src.mem = in;
 	i->src.memlen = n;
-	rc = open_age(i, &o, k, e);
+	rc = open_age(i, &o, k, 0, e);
 	free(i);
 	if (rc != 0) {
 		wipe(o.mem, o.memcap);

@@ -139,9 +139,9 @@ filter(const struct opts *o, struct age_keys *k, int sealing)
 	} else if (outfile_open(&of, o->out, sealing ? 0644 : 0600, &e) != 0)
 		fail(k, NULL, &e);
 	if (sealing)
-		rc = age_seal(in, of.fp, k, o->armor, &e);
+		rc = age_seal_ex(in, of.fp, k, o->armor, AGE_READAHEAD, &e);
 	else
-		rc = age_open(in, of.fp, k, &e);
+		rc = age_open_ex(in, of.fp, k, AGE_READAHEAD, &e);
 	if (rc != 0 || outfile_commit(&of, &e) != 0)
 		fail(k, &of, &e);
 	if (dev != NULL && fclose(dev) != 0)
