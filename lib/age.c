@@ -715,7 +715,7 @@ in_start(struct in *in, struct err *e)
 /* Header. */
 
 struct stanza {
-	char *args[8];
+	char **args;
 	int argc;
 	unsigned char *body;
 	size_t bodylen;
@@ -736,7 +736,7 @@ header_free(struct header *h)
 	size_t i;
 
 	for (i = 0; i < h->n; i++) {
-		free(h->v[i].args[0]);
+		free(h->v[i].args);
 		wipe(h->v[i].body, h->v[i].bodylen);
 		free(h->v[i].body);
 	}
@@ -791,38 +791,32 @@ static int
 stanza_args(struct stanza *s, const char *p, size_t n, struct err *e)
 {
 	char *a;
-	size_t i;
+	size_t i, argc = 1;
 
-	if ((a = malloc(n + 1)) == NULL)
+	for (i = 0; i < n; i++) {
+		if (p[i] == ' ')
+			argc++;
+		else if (p[i] < 0x21 || p[i] > 0x7e)
+			return err_set(e, EXIT_DATA, "malformed header: bad "
+			    "character in stanza");
+	}
+	/* One allocation: the argument pointers, then their text. */
+	if ((s->args = malloc(argc * sizeof(char *) + n + 1)) == NULL)
 		return err_errno(e, EXIT_IO, "out of memory");
+	a = (char *)(s->args + argc);
 	memcpy(a, p, n);
 	a[n] = '\0';
 	s->args[0] = a;
 	s->argc = 1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (a[i] == ' ') {
-			if (s->argc == 8) {
-				free(a);
-				s->args[0] = NULL;
-				return err_set(e, EXIT_DATA, "malformed header: "
-				    "too many stanza arguments");
-			}
 			a[i] = '\0';
 			s->args[s->argc++] = a + i + 1;
-		} else if (a[i] < 0x21 || a[i] > 0x7e) {
-			free(a);
-			s->args[0] = NULL;
-			return err_set(e, EXIT_DATA, "malformed header: bad "
-			    "character in stanza");
 		}
-	}
-	for (i = 0; i < (size_t)s->argc; i++)
-		if (s->args[i][0] == '\0') {
-			free(a);
-			s->args[0] = NULL;
+	for (i = 0; i < argc; i++)
+		if (s->args[i][0] == '\0')
 			return err_set(e, EXIT_DATA, "malformed header: empty "
 			    "stanza argument");
-		}
 	return 0;
 }
 
@@ -879,9 +873,9 @@ header_read(struct in *in, struct header *h, struct err *e)
 		h->v = nv;
 		s = &h->v[h->n];
 		memset(s, 0, sizeof(*s));
+		h->n++;
 		if (stanza_args(s, p + 3, len - 3, e) != 0)
 			goto fail;
-		h->n++;
 		/* Body: full 64-column lines, then one shorter line. */
 		blen = 0;
 		for (;;) {
