@@ -19,16 +19,16 @@
 #include "io.h"
 #include "keyfile.h"
 
-#define CHUNK		65536			/* plaintext bytes per chunk */
+#define CHUNK		65536		/* plaintext bytes a chunk */
 #define TAGLEN		16
-#define ENC		(CHUNK + TAGLEN)	/* ciphertext bytes per chunk */
+#define ENC		(CHUNK + TAGLEN) /* ciphertext bytes per chunk */
 #ifndef BATCH
-#define BATCH		16			/* chunks per read and write */
+#define BATCH		16		/* chunks per read and write */
 #endif
-#define HEADER_MAX	(1024 * 1024)		/* largest header accepted */
-#define STANZA_MAX	4096			/* most stanzas in a header */
+#define HEADER_MAX	(1024 * 1024)	/* largest header accepted */
+#define STANZA_MAX	4096		/* most stanzas in a header */
 #define SCRYPT_DEFAULT	18
-#define SCRYPT_CAP	22			/* largest work factor opened */
+#define SCRYPT_CAP	22		/* largest work factor opened */
 #define PASS_MAX	1024
 #define ARMOR_COLS	64
 #define ARMOR_BEGIN	"-----BEGIN AGE ENCRYPTED FILE-----"
@@ -163,7 +163,7 @@ age_add_identity(struct age_keys *k, const char *s, struct err *e)
 
 	if (strncmp(s, "AGE-SECRET-KEY-PQ-1", 19) == 0)
 		return err_set(e, EXIT_DATA, "unsupported identity type: "
-		    "post-quantum (mlkem768x25519) identities are not supported");
+		    "post-quantum (mlkem768x25519)");
 	if (strncmp(s, "AGE-PLUGIN-", 11) == 0)
 		return err_set(e, EXIT_DATA,
 		    "unsupported identity type: plugin identities");
@@ -184,8 +184,8 @@ age_add_passphrase(struct age_keys *k, const char *pass, int log2n,
 	if (n == 0)
 		return err_set(e, EXIT_DATA, "empty passphrase");
 	if (n >= PASS_MAX)
-		return err_set(e, EXIT_DATA, "passphrase too long (max %d bytes)",
-		    PASS_MAX - 1);
+		return err_set(e, EXIT_DATA, "passphrase too long (max %d "
+		    "bytes)", PASS_MAX - 1);
 	if (log2n == 0)
 		log2n = SCRYPT_DEFAULT;
 	if (log2n < 1 || log2n > SCRYPT_CAP)
@@ -221,7 +221,8 @@ each_line(char *buf, size_t len, const char *path,
 		p[n] = '\0';
 		if (n > 0 && p[0] != '#') {
 			if (fn(k, p, e) != 0)
-				return err_prefix(e, "%s line %d", path, lineno);
+				return err_prefix(e, "%s line %d", path,
+				    lineno);
 			found++;
 		}
 		p = nl ? nl + 1 : end;
@@ -764,7 +765,8 @@ header_line(struct in *in, struct header *h, size_t *off, size_t *len,
 			size_t ncap = h->cap ? h->cap * 2 : 512;
 			char *nr;
 			if (ncap > HEADER_MAX)
-				return err_set(e, EXIT_DATA, "header too large");
+				return err_set(e, EXIT_DATA, "header too "
+				    "large");
 			if ((nr = realloc(h->raw, ncap)) == NULL)
 				return err_errno(e, EXIT_IO, "out of memory");
 			h->raw = nr;
@@ -850,7 +852,8 @@ header_read(struct in *in, struct header *h, struct err *e)
 				goto fail;
 			}
 			if (len != 47 || p[3] != ' ' ||
-			    b64_decode(h->mac, &mn, p + 4, 43, B64_NOPAD) != 0 ||
+			    b64_decode(h->mac, &mn, p + 4, 43,
+			    B64_NOPAD) != 0 ||
 			    mn != 32) {
 				err_set(e, EXIT_DATA, "malformed header MAC");
 				goto fail;
@@ -885,14 +888,14 @@ header_read(struct in *in, struct header *h, struct err *e)
 				goto fail;
 			p = h->raw + off;
 			if (len > 64) {
-				err_set(e, EXIT_DATA, "malformed header: stanza "
-				    "line longer than 64 columns");
+				err_set(e, EXIT_DATA, "malformed header: "
+				    "stanza line longer than 64 columns");
 				goto fail;
 			}
 			for (i = 0; i < len; i++)
 				if (!is_b64((unsigned char)p[i])) {
-					err_set(e, EXIT_DATA, "malformed header: "
-					    "bad stanza body");
+					err_set(e, EXIT_DATA, "malformed "
+					    "header: bad stanza body");
 					goto fail;
 				}
 			if ((nb = realloc(body, blen + len + 1)) == NULL) {
@@ -945,8 +948,8 @@ work_factor(const char *a, int *log2n, struct err *e)
 	int v = 0;
 
 	if (n == 0 || n > 2 || a[0] < '1' || a[0] > '9')
-		return err_set(e, EXIT_DATA, "malformed scrypt stanza: bad work "
-		    "factor");
+		return err_set(e, EXIT_DATA, "malformed scrypt stanza: bad "
+		    "work factor");
 	for (i = 0; i < n; i++) {
 		if (a[i] < '0' || a[i] > '9')
 			return err_set(e, EXIT_DATA, "malformed scrypt stanza: "
@@ -971,7 +974,8 @@ header_check(const struct header *h, struct err *e)
 	for (i = 0; i < h->n; i++) {
 		const struct stanza *s = &h->v[i];
 		if (strcmp(s->args[0], "X25519") == 0) {
-			if (s->argc != 2 || arg_bytes(s->args[1], buf, 32) != 0 ||
+			if (s->argc != 2 ||
+			    arg_bytes(s->args[1], buf, 32) != 0 ||
 			    s->bodylen != 32)
 				return err_set(e, EXIT_DATA, "malformed X25519 "
 				    "stanza");
@@ -1023,7 +1027,8 @@ header_unwrap(const struct header *h, const struct age_keys *k,
 				memcpy(salt + 32, a->pub, 32);
 				if (hkdf(sc->shared, 32, salt, 64, X25519_INFO,
 				    sc->wrap) != 0)
-					return err_set(e, EXIT_IO, "HKDF failed");
+					return err_set(e, EXIT_IO, "HKDF "
+					    "failed");
 			} else if (iss && a->type == K_PASSPHRASE) {
 				arg_bytes(s->args[1], salt, 16);
 				work_factor(s->args[2], &log2n, e);
@@ -1414,7 +1419,8 @@ feed_next(struct feed *f, unsigned char **d, size_t *n, int *more,
 		memmove(f->ib, f->ib + f->off, f->have - f->off);
 		f->have -= f->off;
 		if (f->in != NULL)
-			r = bin_read(f->in, f->ib + f->have, f->cap - f->have, e);
+			r = bin_read(f->in, f->ib + f->have,
+			    f->cap - f->have, e);
 		else
 			r = src_read(f->src, f->ib + f->have, f->cap - f->have,
 			    e);
@@ -1485,10 +1491,12 @@ seal(struct src *in, struct sink *out, const struct age_keys *k, int ahead,
 			goto out;
 		for (off = on = 0; more ? off < n : n - off > CHUNK;
 		    off += CHUNK, on += ENC)
-			if (chunk_seal(c, ci++, 0, d + off, CHUNK, ob + on) != 0)
+			if (chunk_seal(c, ci++, 0, d + off, CHUNK,
+			    ob + on) != 0)
 				goto cipherr;
 		if (!more) {
-			if (chunk_seal(c, ci, 1, d + off, n - off, ob + on) != 0)
+			if (chunk_seal(c, ci, 1, d + off, n - off,
+			    ob + on) != 0)
 				goto cipherr;
 			on += n - off + TAGLEN;
 		}

@@ -120,7 +120,8 @@ keys(const struct opts *o, struct age_keys *k, int sealing)
 		rc = age_add_identity_file(k, o->i[j], &e);
 	if (rc == 0 && o->pass) {
 		if (o->passfile != NULL)
-			rc = passphrase_file(o->passfile, pass, sizeof(pass), &e);
+			rc = passphrase_file(o->passfile, pass, sizeof(pass),
+			    &e);
 		else
 			rc = passphrase_tty("Enter passphrase: ", sealing, pass,
 			    sizeof(pass), &e);
@@ -202,7 +203,8 @@ main(int argc, char **argv)
 	} else if (strcmp(o.cmd, "seal") == 0) {
 		if ((o.evidence != NULL) != (o.trust != NULL) ||
 		    (o.evidence != NULL) != (o.policy != NULL))
-			die_usage(USAGE, "--evidence needs --trust and --policy");
+			die_usage(USAGE, "--evidence needs --trust and "
+			    "--policy");
 		j = (size_t)(o.nr + o.nR + (o.evidence != NULL));
 		if (o.ni > 0 || (o.pass && j > 0) || (!o.pass && j == 0))
 			die_usage(USAGE, "seal takes -r/-R recipients, "
