@@ -502,3 +502,15 @@ PYEOF
 	run ti-seal seal --evidence ev -o d.age p.bin
 	assert_failure 2
 }
+
+@test "pipes: slow and split input, both directions" {
+	mkdata p.bin 150000
+	(head -c 1000 p.bin; sleep 0.2; tail -c +1001 p.bin) |
+	    ti-seal seal -r "$R" > c.age
+	(head -c 100 c.age; sleep 0.2; tail -c +101 c.age) |
+	    ti-seal open -i key.txt | cmp - p.bin
+	ti-seal seal -a -r "$R" < p.bin |
+	    (head -c 50; sleep 0.2; cat) | ti-seal open -i key.txt | cmp - p.bin
+	(cat c.age; printf 'x') | ti-seal open -i key.txt > out.bin && false
+	[ "$(stat -c %s out.bin)" -eq 131072 ]
+}
