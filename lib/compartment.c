@@ -1395,7 +1395,7 @@ sup_main(struct setup *s)
 			if (!chan_read(&v, err, sizeof(err))) {
 				chan_open = 0;
 				close(s->chan[0]);
-				if (err[0] == '\0' && !v.started) {
+				if (err[0] == '\0' && !v.started && v.lfd >= 0) {
 					v.started = 1;
 					report(s, REP_STARTED, 0, NULL, NULL);
 				}

@@ -59,6 +59,35 @@ violation() {
 	assert_output "3"
 }
 
+@test "threads and a child process run within the process limit" {
+	run "$CR" "$TI_BUILD/test/helpers/static-threads"
+	assert_success
+	assert_output "20"
+	run "$CR" --procs 3 "$TI_BUILD/test/helpers/static-threads"
+	assert_failure 10
+	assert_output --partial "resource limit: processes"
+}
+
+@test "an executable under /tmp runs although /tmp is hidden" {
+	d=$(mktemp -d /tmp/ti-compartment-XXXXXX)
+	chmod 0755 "$d"
+	cp /bin/echo "$d/echo"
+	run "$CR" "$d/echo" from tmp
+	rm -rf "$d"
+	assert_success
+	assert_output "from tmp"
+}
+
+@test "an executable the unprivileged compartment cannot reach does not start" {
+	[ "$(id -u)" = 0 ] || skip "needs a directory only root can search"
+	mkdir -m 0700 "$BATS_TEST_TMPDIR/private"
+	cp /bin/echo "$BATS_TEST_TMPDIR/private/echo"
+	run "$CR" "$BATS_TEST_TMPDIR/private/echo" hi
+	assert_failure 4
+	assert_output --partial "Permission denied"
+	refute_output --partial "hi"
+}
+
 @test "a function runs in the compartment" {
 	run "$CR" --fn hello
 	assert_success
