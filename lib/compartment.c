@@ -303,6 +303,7 @@ build_filter(struct setup *s, struct err *e)
 		SCMP_SYS(sched_getaffinity), SCMP_SYS(tgkill),
 		SCMP_SYS(tkill), SCMP_SYS(restart_syscall),
 		SCMP_SYS(getrusage), SCMP_SYS(times), SCMP_SYS(getrlimit),
+		SCMP_SYS(pause), SCMP_SYS(rt_sigsuspend),
 		SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl),
 		SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
 		SCMP_SYS(shutdown),
