@@ -502,6 +502,16 @@ violation() {
 	assert_output --partial "only built on CheriBSD"
 }
 
+@test "without Landlock the compartment refuses to run" {
+	# valgrind does not know the Landlock system calls: to the program
+	# under it, the kernel has no Landlock.
+	command -v valgrind >/dev/null || skip "no valgrind"
+	run valgrind -q "$CR" "$X/tcp" "$TCP"
+	assert_failure 4
+	assert_output --partial "Landlock is not available in this kernel: refusing to run without it"
+	nothing_out
+}
+
 @test "a missing executable cannot start" {
 	run "$CR" "$BATS_TEST_TMPDIR/nonexistent"
 	assert_failure 2
