@@ -1,18 +1,19 @@
 /*
  * The linux compartment backend.
  *
- * Process tree (host pids):
+ * Process tree:
  *
- *   caller ── supervisor ── init (pid 1) ── payload (fn or exec)
+ *   caller ── init (pid 1, the supervisor) ── payload (fn or exec)
  *
- * The supervisor drops root (to 65534), creates user, pid, net, ipc, uts
- * and cgroup namespaces, forks init, and then answers the payload's
- * seccomp notifications (SECCOMP_RET_USER_NOTIF): every system call off
- * the allow-list stops the payload, the supervisor reads what was tried,
- * records it as a violation, fails the call and kills the pid namespace.
- * init builds an empty read-only root (tmpfs, plus the executable, its
- * loader and libraries for exec), reaps, and reports the payload's
- * status. The payload maps its fds, sets rlimits, drops capabilities,
+ * The caller clones init into new user, pid, mount, net, ipc, uts and
+ * cgroup namespaces and writes its id maps (a root caller's compartment
+ * maps to an unused host id). init builds an empty read-only root (a
+ * tmpfs, plus the executable, its loader and libraries for exec), forks
+ * the payload and supervises it: every system call off the seccomp
+ * allow-list stops the payload (SECCOMP_RET_USER_NOTIF), init reads what
+ * was tried, records it as a violation, fails the call and kills the
+ * namespace. init also keeps the wall clock, reaps, and reports to the
+ * caller. The payload maps its fds, sets rlimits, drops capabilities,
  * sets no_new_privs, Landlock and the seccomp filter, then runs.
  */
 #include <sys/types.h>
@@ -20,6 +21,8 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -84,7 +87,9 @@ struct ll_path_beneath {
 #define TI_ASAN 0
 #endif
 
-#define UNPRIV_ID 65534		/* the host uid/gid a root caller drops to */
+/* The host uid/gid of a root caller's compartments: no account uses it,
+ * so no other host process may signal or trace them. */
+#define UNPRIV_ID 2147483646
 #define INNER_ID 65534		/* uid/gid inside the user namespace */
 #define DEFAULT_MEMORY (1ULL << 30)
 #define DEFAULT_PROCS 16
@@ -94,7 +99,7 @@ struct ll_path_beneath {
 #define NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
 #define NOTIF_SYNC_WAKE_UP 1UL
 
-/* Messages from the supervisor to the caller. */
+/* Messages from init to the caller. */
 enum { REP_STARTED = 1, REP_ERROR, REP_RESULT };
 
 struct report {
@@ -102,15 +107,6 @@ struct report {
 	int code;
 	struct compartment_result r;
 	char msg[400];
-};
-
-/* Message from init to the supervisor. */
-struct istatus {
-	int kind;		/* 0: payload status; 1: setup error */
-	int status;
-	long maxrss_kb;
-	long cpu_ms;
-	char msg[256];
 };
 
 #define MAXBINDS 4
@@ -133,7 +129,7 @@ struct plan {
 };
 
 struct compartment {
-	pid_t pid;		/* the supervisor */
+	pid_t pid;		/* init, the supervisor */
 	int rfd;		/* its reports */
 	int done;
 	struct compartment_result r;
@@ -148,12 +144,11 @@ struct setup {
 	int llabi;
 	unsigned long long data_limit;
 	long base_rss_kb;
-	pid_t caller;
+	int root;		/* the caller is root: drop to UNPRIV_ID */
 	int rep;		/* write end of the report pipe */
+	int sync[2];		/* the caller has written the id maps */
 	int devnull;
-	int procfd;
 	int chan[2];
-	int st[2];
 	int chanfd;		/* the payload's number for chan[1] */
 };
 
@@ -354,7 +349,7 @@ build_filter(struct setup *s, struct err *e)
 	 * is refused by the kernel anyway. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
 	    SCMP_A0(SCMP_CMP_EQ, 0));
-	/* The payload hands its listener fd to the supervisor on chanfd. */
+	/* The payload hands its listener fd to init on chanfd. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)s->chanfd));
 	/* glibc probes these and falls back when told ENOSYS. */
@@ -712,10 +707,10 @@ set_limits(const struct setup *s)
 	setlimit(s, RLIMIT_NOFILE, NOFILE_LIMIT, NOFILE_LIMIT);
 	setlimit(s, RLIMIT_MEMLOCK, 0, 0);
 	setlimit(s, RLIMIT_MSGQUEUE, 0, 0);
-	/* The supervisor and init share the inner uid: count them. */
+	/* init and the payload share the inner uid: count them. */
 	procs = o->exec_path != NULL ?
 	    (o->max_procs ? o->max_procs : DEFAULT_PROCS) : 0;
-	setlimit(s, RLIMIT_NPROC, procs + 3, procs + 3);
+	setlimit(s, RLIMIT_NPROC, procs + 2, procs + 2);
 	if (o->cpu_seconds)
 		setlimit(s, RLIMIT_CPU, o->cpu_seconds, o->cpu_seconds + 1);
 	/* A sanitized caller's function keeps ASan's terabytes of shadow
@@ -888,86 +883,36 @@ payload_main(struct setup *s)
 	payload_fail(s, "cannot execute %s", s->plan->exe);
 }
 
-static void
-init_main(struct setup *s)
-{
-	struct istatus is;
-	struct rusage ru;
-	pid_t kid, w;
-	int status, keep[1];
-
-	memset(&is, 0, sizeof(is));
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	close(s->chan[0]);
-	close(s->st[0]);
-	if (unshare(CLONE_NEWNS) != 0) {
-		fill(is.msg, sizeof(is.msg), "cannot create a mount namespace: %s",
-		    strerror(errno));
-		goto fail;
-	}
-	if (make_root(s, is.msg, sizeof(is.msg)) != 0)
-		goto fail;
-	(void)sethostname("ti", 2);
-	if ((kid = fork()) < 0) {
-		fill(is.msg, sizeof(is.msg), "fork: %s", strerror(errno));
-		goto fail;
-	}
-	if (kid == 0)
-		payload_main(s);
-	keep[0] = s->st[1];
-	closeexcept(keep, 1);
-	for (;;) {
-		w = waitpid(-1, &status, 0);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			_exit(127);
-		if (w == kid)
-			break;
-	}
-	getrusage(RUSAGE_CHILDREN, &ru);
-	is.kind = 0;
-	is.status = status;
-	is.maxrss_kb = ru.ru_maxrss;
-	is.cpu_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
-	    ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
-	writeall_(s->st[1], &is, sizeof(is));
-	_exit(0);
-fail:
-	is.kind = 1;
-	writeall_(s->st[1], &is, sizeof(is));
-	_exit(127);
-}
-
 /* ---- the supervisor ---- */
 
+/* Read a NUL-terminated string of the stopped process pid. */
 static void
-readstr(int procfd, pid_t pid, unsigned long addr, char *buf, size_t len)
+readstr(pid_t pid, unsigned long addr, char *buf, size_t len)
 {
-	char p[32], *z;
+	struct iovec l, r;
 	size_t n = 0, chunk;
-	ssize_t r;
-	int fd;
+	ssize_t got;
+	char *z;
 
 	buf[0] = '\0';
-	snprintf(p, sizeof(p), "%d/mem", (int)pid);
-	if ((fd = openat(procfd, p, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
 	while (n + 1 < len) {
 		chunk = 4096 - ((addr + n) & 4095);
 		if (chunk > len - 1 - n)
 			chunk = len - 1 - n;
-		r = pread(fd, buf + n, chunk, (off_t)(addr + n));
-		if (r <= 0)
+		l.iov_base = buf + n;
+		l.iov_len = chunk;
+		r.iov_base = (void *)(uintptr_t)(addr + n);
+		r.iov_len = chunk;
+		got = process_vm_readv(pid, &l, 1, &r, 1, 0);
+		if (got <= 0)
 			break;
-		if ((z = memchr(buf + n, '\0', (size_t)r)) != NULL) {
+		if ((z = memchr(buf + n, '\0', (size_t)got)) != NULL) {
 			n = (size_t)(z - buf);
 			break;
 		}
-		n += (size_t)r;
+		n += (size_t)got;
 	}
 	buf[n] = '\0';
-	close(fd);
 	for (z = buf; *z; z++)
 		if ((unsigned char)*z < 0x20 || (unsigned char)*z > 0x7e)
 			*z = '?';
@@ -1033,7 +978,7 @@ open_allowed(const struct setup *s, const char *path, unsigned long flags)
 
 struct sup {
 	struct setup *s;
-	pid_t init;
+	pid_t payload;
 	int lfd;
 	int started;
 	int execed;
@@ -1045,8 +990,9 @@ struct sup {
 static void
 sup_kill(struct sup *v)
 {
+	/* As pid 1, this kills everything in the namespace but init. */
 	if (!v->killed)
-		kill(v->init, SIGKILL);
+		kill(-1, SIGKILL);
 	v->killed = 1;
 }
 
@@ -1098,7 +1044,7 @@ judge(struct sup *v, const struct seccomp_notif *n)
 			violation(v, "fexecve");
 			return 0;
 		}
-		readstr(s->procfd, (pid_t)n->pid,
+		readstr((pid_t)n->pid,
 		    nr == SCMP_SYS(execve) ? a[0] : a[1], path, sizeof(path));
 		violation(v, "execve(%s)", path);
 		return 0;
@@ -1108,7 +1054,7 @@ judge(struct sup *v, const struct seccomp_notif *n)
 		unsigned long fl = nr == SCMP_SYS(open) ? a[1] :
 		    nr == SCMP_SYS(openat) ? a[2] :
 		    nr == SCMP_SYS(creat) ? O_CREAT : O_RDWR;
-		readstr(s->procfd, (pid_t)n->pid,
+		readstr((pid_t)n->pid,
 		    nr == SCMP_SYS(open) || nr == SCMP_SYS(creat) ? a[0] : a[1],
 		    path, sizeof(path));
 		if (ioctl(v->lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) != 0)
@@ -1242,11 +1188,12 @@ report(const struct setup *s, int kind, int code, const char *msg,
 }
 
 static void
-classify(struct sup *v, const struct istatus *is)
+classify(struct sup *v, int st, const struct rusage *ru)
 {
 	const struct compartment_opts *o = v->s->o;
 	struct compartment_result *r = &v->r;
-	int st = is->status, sig;
+	int sig;
+	long cpu_ms;
 	unsigned long long grown;
 
 	if (WIFEXITED(st)) {
@@ -1265,8 +1212,10 @@ classify(struct sup *v, const struct istatus *is)
 		    "system call from another ABI");
 		return;
 	}
+	cpu_ms = ru->ru_utime.tv_sec * 1000 + ru->ru_utime.tv_usec / 1000 +
+	    ru->ru_stime.tv_sec * 1000 + ru->ru_stime.tv_usec / 1000;
 	if (sig == SIGXCPU || (sig == SIGKILL && o->cpu_seconds &&
-	    is->cpu_ms >= (long)o->cpu_seconds * 1000)) {
+	    cpu_ms >= (long)o->cpu_seconds * 1000)) {
 		limit(v, "cpu");
 		return;
 	}
@@ -1275,96 +1224,109 @@ classify(struct sup *v, const struct istatus *is)
 		return;
 	}
 	/* A failing run whose peak memory came near the limit ran out. */
-	grown = is->maxrss_kb > v->s->base_rss_kb ?
-	    (unsigned long long)(is->maxrss_kb - v->s->base_rss_kb) * 1024 : 0;
+	grown = ru->ru_maxrss > v->s->base_rss_kb ?
+	    (unsigned long long)(ru->ru_maxrss - v->s->base_rss_kb) * 1024 : 0;
 	if ((sig != 0 || r->status != 0) && grown >=
 	    (o->memory_bytes ? o->memory_bytes : DEFAULT_MEMORY) / 2)
 		limit(v, "memory");
 }
 
-static void
-sup_main(struct setup *s)
+/* Reap every child; 1 once the payload is among them. */
+static int
+reap(struct sup *v, int *status, struct rusage *ru)
 {
-	struct sup v;
-	struct istatus is;
-	struct pollfd pf[3];
-	char err[256];
+	struct rusage r;
+	pid_t w;
+	int st, done = 0;
+
+	while ((w = wait4(-1, &st, WNOHANG, &r)) > 0 ||
+	    (w < 0 && errno == EINTR)) {
+		if (w == v->payload) {
+			*status = st;
+			*ru = r;
+			done = 1;
+		}
+	}
+	return done;
+}
+
+/*
+ * init: pid 1 of the new namespaces, cloned by the caller. It takes the
+ * unprivileged id, builds the root, forks the payload, and then is its
+ * supervisor: it answers seccomp notifications, enforces the wall clock,
+ * reaps, and reports to the caller.
+ */
+static void
+init_main(struct setup *s)
+{
 	const struct compartment_opts *o = s->o;
+	struct sup v;
+	struct pollfd pf[3];
+	struct rusage ru;
+	sigset_t chld;
+	char err[256], c;
 	long deadline = 0, left;
-	int keep[5], nk = 0, chan_open = 1, have_status = 0, gone = 0;
-	int rc, uid = (int)getuid(), gid = (int)getgid();
-	char map[64];
+	int keep[4], nk = 0, chan_open = 1, gone = 0, status = 0, sfd, rc;
 
 	memset(&v, 0, sizeof(v));
-	memset(&is, 0, sizeof(is));
+	memset(&ru, 0, sizeof(ru));
 	v.s = s;
 	v.lfd = -1;
 	err[0] = '\0';
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	close(s->sync[1]);
+	/* Wait for the caller to write the id maps (EOF: it failed or died). */
+	if (read(s->sync[0], &c, 1) != 1)
+		_exit(127);
+	close(s->sync[0]);
 	if (o->timeout_ms)
 		deadline = now_ms() + (long)o->timeout_ms;
-	s->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	s->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (s->devnull < 0 || s->procfd < 0) {
-		snprintf(err, sizeof(err), "cannot open /dev/null or /proc: %s",
-		    strerror(errno));
+	/* A root caller's groups would follow us in: drop them. */
+	if (s->root && setgroups(0, NULL) != 0) {
+		snprintf(err, sizeof(err), "setgroups: %s", strerror(errno));
 		goto setup_fail;
 	}
-	if (geteuid() == 0) {
-		/* Root's processes are not bound by RLIMIT_NPROC and keep
-		 * host capabilities: run as an unused unprivileged id. */
-		if (setgroups(0, NULL) != 0 ||
-		    setresgid(UNPRIV_ID, UNPRIV_ID, UNPRIV_ID) != 0 ||
-		    setresuid(UNPRIV_ID, UNPRIV_ID, UNPRIV_ID) != 0) {
-			snprintf(err, sizeof(err), "cannot drop root: %s",
-			    strerror(errno));
-			goto setup_fail;
-		}
-		uid = gid = UNPRIV_ID;
-		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	}
-	if (unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
-	    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) != 0) {
-		snprintf(err, sizeof(err), "cannot create namespaces: %s",
-		    strerror(errno));
-		goto setup_fail;
-	}
-	snprintf(map, sizeof(map), "%d %d 1\n", INNER_ID, uid);
-	if (writefile("/proc/self/setgroups", "deny") != 0 ||
-	    writefile("/proc/self/uid_map", map) != 0) {
-		snprintf(err, sizeof(err), "cannot map user ids: %s",
-		    strerror(errno));
-		goto setup_fail;
-	}
-	snprintf(map, sizeof(map), "%d %d 1\n", INNER_ID, gid);
-	if (writefile("/proc/self/gid_map", map) != 0) {
-		snprintf(err, sizeof(err), "cannot map group ids: %s",
+	if (setresgid(INNER_ID, INNER_ID, INNER_ID) != 0 ||
+	    setresuid(INNER_ID, INNER_ID, INNER_ID) != 0) {
+		snprintf(err, sizeof(err), "cannot take the compartment's ids: %s",
 		    strerror(errno));
 		goto setup_fail;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (getppid() != s->caller)
-		_exit(127);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-	    s->chan) != 0 || pipe2(s->st, O_CLOEXEC) != 0) {
-		snprintf(err, sizeof(err), "socketpair: %s", strerror(errno));
+	/* Leaving root made us undumpable; a forked function inherits that
+	 * and its strings could not be read for the violation report. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	s->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (s->devnull < 0) {
+		snprintf(err, sizeof(err), "/dev/null: %s", strerror(errno));
 		goto setup_fail;
 	}
-	if ((v.init = fork()) < 0) {
+	if (make_root(s, err, sizeof(err)) != 0)
+		goto setup_fail;
+	(void)sethostname("ti", 2);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	if ((sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->chan) != 0) {
+		snprintf(err, sizeof(err), "signalfd, socketpair: %s",
+		    strerror(errno));
+		goto setup_fail;
+	}
+	if ((v.payload = fork()) < 0) {
 		snprintf(err, sizeof(err), "fork: %s", strerror(errno));
 		goto setup_fail;
 	}
-	if (v.init == 0)
-		init_main(s);
+	if (v.payload == 0)
+		payload_main(s);
 	close(s->chan[1]);
-	close(s->st[1]);
 	keep[nk++] = s->rep;
 	keep[nk++] = s->chan[0];
-	keep[nk++] = s->st[0];
-	keep[nk++] = s->procfd;
+	keep[nk++] = sfd;
 	closeexcept(keep, nk);
 
 	while (!gone) {
-		int np = 0, ichan = -1, il = -1, ist = -1;
+		int np = 0, ichan = -1, il = -1, isig;
 
 		if (chan_open) {
 			pf[np].fd = s->chan[0];
@@ -1376,9 +1338,9 @@ sup_main(struct setup *s)
 			pf[np].events = POLLIN;
 			il = np++;
 		}
-		pf[np].fd = s->st[0];
+		pf[np].fd = sfd;
 		pf[np].events = POLLIN;
-		ist = np++;
+		isig = np++;
 		left = -1;
 		if (deadline && !v.killed) {
 			left = deadline - now_ms();
@@ -1391,7 +1353,7 @@ sup_main(struct setup *s)
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
-			break;
+			_exit(127);
 		if (ichan >= 0 && pf[ichan].revents) {
 			if (!chan_read(&v, err, sizeof(err))) {
 				chan_open = 0;
@@ -1408,25 +1370,22 @@ sup_main(struct setup *s)
 			close(v.lfd);
 			v.lfd = -1;
 		}
-		if (pf[ist].revents) {
-			if (readfull(s->st[0], &is, sizeof(is)) == 0)
-				have_status = 1;
-			gone = 1;
+		if (pf[isig].revents) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+			gone = reap(&v, &status, &ru);
 		}
 	}
-	while (waitpid(v.init, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (have_status && is.kind == 1 && err[0] == '\0')
-		snprintf(err, sizeof(err), "%s", is.msg);
+	if (chan_open)		/* an error message may still be queued */
+		while (chan_read(&v, err, sizeof(err)))
+			;
 	if (err[0] != '\0' && !v.started)
 		goto setup_fail;
 	if (!v.started)
 		report(s, REP_STARTED, 0, NULL, NULL);
-	if (!have_status || is.kind != 0) {
-		is.status = SIGKILL;	/* killed with the namespace */
-		is.maxrss_kb = 0;
-	}
-	classify(&v, &is);
+	classify(&v, status, &ru);
 	report(s, REP_RESULT, 0, NULL, &v.r);
 	_exit(0);
 setup_fail:
@@ -1456,6 +1415,34 @@ status_kb(const char *key)
 	return v;
 }
 
+/*
+ * Map the child's user namespace: inside, one id (INNER_ID) standing for
+ * the caller's own uid and gid, or for the unused UNPRIV_ID when the
+ * caller is root (root is exempt from RLIMIT_NPROC and owns host files).
+ */
+static int
+write_maps(pid_t pid, int root, struct err *e)
+{
+	char path[64], map[64];
+	unsigned long uid = root ? UNPRIV_ID : (unsigned long)geteuid();
+	unsigned long gid = root ? UNPRIV_ID : (unsigned long)getegid();
+
+	/* Unprivileged, setgroups must be denied before gid_map is written;
+	 * root keeps it so that init can drop root's groups. */
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	if (!root && writefile(path, "deny") != 0)
+		return err_errno(e, EXIT_IO, "cannot map ids (%s)", path);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	snprintf(map, sizeof(map), "%d %lu 1\n", INNER_ID, uid);
+	if (writefile(path, map) != 0)
+		return err_errno(e, EXIT_IO, "cannot map ids (%s)", path);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	snprintf(map, sizeof(map), "%d %lu 1\n", INNER_ID, gid);
+	if (writefile(path, map) != 0)
+		return err_errno(e, EXIT_IO, "cannot map ids (%s)", path);
+	return 0;
+}
+
 int
 compartment_start(const struct compartment_opts *o, struct compartment **cp,
     struct err *e)
@@ -1469,6 +1456,7 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 
 	*cp = NULL;
 	memset(&s, 0, sizeof(s));
+	e->msg[0] = '\0';
 	if (o->backend != NULL && strcmp(o->backend, "linux") != 0) {
 		if (strcmp(o->backend, "morello") == 0)
 			return err_set(e, EXIT_USAGE, "the morello compartment "
@@ -1485,7 +1473,6 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 		return err_set(e, EXIT_IO, "Landlock is not available in this "
 		    "kernel: refusing to run without it");
 	s.o = o;
-	s.caller = getpid();
 	s.chanfd = (int)o->nfds;
 	if (o->exec_path != NULL) {
 		if ((plan = calloc(1, sizeof(*plan))) == NULL)
@@ -1511,13 +1498,35 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 		goto fail;
 	}
 	s.rep = rp[1];
+	s.root = geteuid() == 0;
+	if (pipe2(s.sync, O_CLOEXEC) != 0) {
+		err_errno(e, EXIT_IO, "pipe");
+		goto fail;
+	}
 	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		err_errno(e, EXIT_IO, "fork");
+	/* Like fork, with the new namespaces: the child is their init. */
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID |
+	    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+	    CLONE_NEWNS | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		err_errno(e, EXIT_IO, "cannot create namespaces");
+		close(s.sync[0]);
+		close(s.sync[1]);
 		goto fail;
 	}
 	if (pid == 0)
-		sup_main(&s);
+		init_main(&s);
+	close(s.sync[0]);
+	if (write_maps(pid, s.root, e) != 0 || write(s.sync[1], "", 1) != 1) {
+		close(s.sync[1]);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (e->msg[0] == '\0')
+			err_errno(e, EXIT_IO, "compartment");
+		goto fail;
+	}
+	close(s.sync[1]);
 	close(rp[1]);
 	rp[1] = -1;
 	c->pid = pid;
@@ -1528,7 +1537,7 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 			err_set(e, rep.code ? rep.code : EXIT_IO, "compartment: %s",
 			    rep.msg);
 		else
-			err_set(e, EXIT_IO, "compartment: supervisor failed");
+			err_set(e, EXIT_IO, "compartment: init failed");
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		close(c->rfd);
@@ -1566,7 +1575,7 @@ compartment_wait(struct compartment *c, struct compartment_result *r,
 		    rep.kind == REP_RESULT) {
 			c->r = rep.r;
 		} else {
-			/* The supervisor was killed: so was everything inside. */
+			/* init was killed: so was everything inside. */
 			c->r.exited = 0;
 			c->r.status = SIGKILL;
 		}
