@@ -1456,7 +1456,8 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 
 	*cp = NULL;
 	memset(&s, 0, sizeof(s));
-	e->msg[0] = '\0';
+	if (e != NULL)
+		e->msg[0] = '\0';
 	if (o->backend != NULL && strcmp(o->backend, "linux") != 0) {
 		if (strcmp(o->backend, "morello") == 0)
 			return err_set(e, EXIT_USAGE, "the morello compartment "
@@ -1522,7 +1523,7 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		if (e->msg[0] == '\0')
+		if (e != NULL && e->msg[0] == '\0')
 			err_errno(e, EXIT_IO, "compartment");
 		goto fail;
 	}

@@ -16,7 +16,10 @@
  * A function runs in a copy of the caller's address space: whatever the
  * caller holds in memory when it calls compartment_start, the function
  * can read. Start program compartments before loading keys. The caller
- * must not ignore SIGCHLD nor reap children it did not start.
+ * must not ignore SIGCHLD nor reap children it did not start, and must
+ * have no other thread running when it calls compartment_start (the
+ * compartment's init is cloned like fork, without fork's lock handling).
+ * A compartment dies with the thread that started it.
  */
 
 enum compartment_profile {
