@@ -851,6 +851,7 @@ payload_main(struct setup *s)
 	const struct compartment_opts *o = s->o;
 	struct sock_fprog prog = { s->nbpf, s->bpf };
 	char *const envp[] = { NULL };
+	char *noenv[] = { NULL };
 	char *argv0[2];
 	int lfd;
 
@@ -874,7 +875,8 @@ payload_main(struct setup *s)
 	close(lfd);
 	if (o->fn != NULL) {
 		close(s->chanfd);
-		clearenv();
+		/* Empty, not NULL: libjq's `env` walks environ unchecked. */
+		environ = noenv;
 		_exit(o->fn(o->arg) & 0xff);
 	}
 	argv0[0] = s->plan->exe;

@@ -133,6 +133,29 @@ violation() {
 	assert_output '[{},[2]]'
 }
 
+@test "jq tries: env, import, include, input_filename, unbounded loops" {
+	jqbox() {
+		run bash -c "echo '\"a\"' | '$CR' --timeout 1000 --memory 268435456 --fn jq '$1'"
+	}
+	jqbox 'env'
+	assert_success
+	assert_output '{}'
+	jqbox 'input_filename'
+	assert_output 'null'
+	jqbox 'import "evil" as e; .'
+	assert_failure 6
+	assert_output --partial "compartment violation:"
+	jqbox 'include "evil"; .'
+	assert_failure 6
+	jqbox 'last(repeat(1))'
+	assert_failure 10
+	assert_output --partial "resource limit: wall time"
+	[ "${TI_SANITIZE:-0}" = 0 ] || return 0
+	jqbox 'def f: [f]; f'
+	assert_failure 10
+	assert_output --partial "resource limit: memory"
+}
+
 @test "a root caller's compartment runs under an unprivileged host uid" {
 	[ "$(id -u)" = 0 ] || skip "not root"
 	"$CR" --timeout 3000 "$X/spin" &
