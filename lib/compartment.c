@@ -132,6 +132,9 @@ struct compartment {
 	pid_t pid;		/* init, the supervisor */
 	int rfd;		/* its reports */
 	int done;
+	int failed;		/* it could not set up: code and msg */
+	int code;
+	char msg[400];
 	struct compartment_result r;
 };
 
@@ -146,7 +149,7 @@ struct setup {
 	long base_rss_kb;
 	int root;		/* the caller is root: drop to UNPRIV_ID */
 	int rep;		/* write end of the report pipe */
-	int sync[2];		/* the caller has written the id maps */
+	int sync[2];		/* caller to init: maps written, the filter */
 	int devnull;
 	int chan[2];
 	int chanfd;		/* the payload's number for chan[1] */
@@ -1233,6 +1236,23 @@ classify(struct sup *v, int st, const struct rusage *ru)
 		limit(v, "memory");
 }
 
+/* Read the filter the caller sends after the id maps: a count, then BPF. */
+static int
+read_filter(struct setup *s)
+{
+	unsigned short n;
+	size_t len;
+
+	if (readfull(s->sync[0], &n, sizeof(n)) != 0 || n == 0)
+		return -1;
+	len = (size_t)n * sizeof(struct sock_filter);
+	if ((s->bpf = malloc(len)) == NULL ||
+	    readfull(s->sync[0], s->bpf, len) != 0)
+		return -1;
+	s->nbpf = n;
+	return 0;
+}
+
 /* Reap every child; 1 once the payload is among them. */
 static int
 reap(struct sup *v, int *status, struct rusage *ru)
@@ -1280,7 +1300,6 @@ init_main(struct setup *s)
 	/* Wait for the caller to write the id maps (EOF: it failed or died). */
 	if (read(s->sync[0], &c, 1) != 1)
 		_exit(127);
-	close(s->sync[0]);
 	if (o->timeout_ms)
 		deadline = now_ms() + (long)o->timeout_ms;
 	/* A root caller's groups would follow us in: drop them. */
@@ -1306,6 +1325,12 @@ init_main(struct setup *s)
 	if (make_root(s, err, sizeof(err)) != 0)
 		goto setup_fail;
 	(void)sethostname("ti", 2);
+	/* The caller built the seccomp filter while we built the root. */
+	if (read_filter(s) != 0) {
+		snprintf(err, sizeof(err), "no seccomp filter from the caller");
+		goto setup_fail;
+	}
+	close(s->sync[0]);
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
@@ -1417,6 +1442,25 @@ status_kb(const char *key)
 	return v;
 }
 
+/* writeall on a socket, without SIGPIPE if the other end is gone. */
+static int
+sendall(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /*
  * Map the child's user namespace: inside, one id (INNER_ID) standing for
  * the caller's own uid and gid, or for the unused UNPRIV_ID when the
@@ -1452,7 +1496,6 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 	struct setup s;
 	struct plan *plan = NULL;
 	struct compartment *c = NULL;
-	struct report rep = { 0 };
 	int rp[2] = { -1, -1 };
 	pid_t pid;
 
@@ -1490,8 +1533,6 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 		s.data_limit += (unsigned long long)status_kb("VmData:") * 1024;
 		s.base_rss_kb = status_kb("VmRSS:");
 	}
-	if (build_filter(&s, e) != 0)
-		goto fail;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		err_errno(e, EXIT_IO, "malloc");
 		goto fail;
@@ -1502,8 +1543,8 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 	}
 	s.rep = rp[1];
 	s.root = geteuid() == 0;
-	if (pipe2(s.sync, O_CLOEXEC) != 0) {
-		err_errno(e, EXIT_IO, "pipe");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s.sync) != 0) {
+		err_errno(e, EXIT_IO, "socketpair");
 		goto fail;
 	}
 	fflush(NULL);
@@ -1520,13 +1561,27 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 	if (pid == 0)
 		init_main(&s);
 	close(s.sync[0]);
-	if (write_maps(pid, s.root, e) != 0 || write(s.sync[1], "", 1) != 1) {
+	/* Build the filter while init builds the root: both take a while. */
+	if (write_maps(pid, s.root, e) != 0 || sendall(s.sync[1], "", 1) != 0 ||
+	    build_filter(&s, e) != 0 ||
+	    sendall(s.sync[1], &s.nbpf, sizeof(s.nbpf)) != 0 ||
+	    sendall(s.sync[1], s.bpf,
+	    (size_t)s.nbpf * sizeof(struct sock_filter)) != 0) {
+		struct report rep;
+
+		if (e != NULL && e->msg[0] == '\0')
+			err_errno(e, EXIT_IO, "compartment");
 		close(s.sync[1]);
+		close(rp[1]);
+		rp[1] = -1;
+		/* init may have said why it stopped reading. */
+		if (readfull(rp[0], &rep, sizeof(rep)) == 0 &&
+		    rep.kind == REP_ERROR)
+			err_set(e, rep.code ? rep.code : EXIT_IO,
+			    "compartment: %s", rep.msg);
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		if (e != NULL && e->msg[0] == '\0')
-			err_errno(e, EXIT_IO, "compartment");
 		goto fail;
 	}
 	close(s.sync[1]);
@@ -1535,17 +1590,6 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 	c->pid = pid;
 	c->rfd = rp[0];
 	rp[0] = -1;
-	if (readfull(c->rfd, &rep, sizeof(rep)) != 0 || rep.kind != REP_STARTED) {
-		if (rep.kind == REP_ERROR)
-			err_set(e, rep.code ? rep.code : EXIT_IO, "compartment: %s",
-			    rep.msg);
-		else
-			err_set(e, EXIT_IO, "compartment: init failed");
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		close(c->rfd);
-		goto fail;
-	}
 	if (plan != NULL)
 		plan_close(plan);
 	free(plan);
@@ -1574,26 +1618,30 @@ compartment_wait(struct compartment *c, struct compartment_result *r,
 
 	if (!c->done) {
 		memset(&c->r, 0, sizeof(c->r));
-		if (readfull(c->rfd, &rep, sizeof(rep)) == 0 &&
-		    rep.kind == REP_RESULT) {
-			c->r = rep.r;
-		} else {
-			/* init was killed: so was everything inside. */
-			c->r.exited = 0;
-			c->r.status = SIGKILL;
+		/* init was killed (so was everything inside) unless it says. */
+		c->r.exited = 0;
+		c->r.status = SIGKILL;
+		while (readfull(c->rfd, &rep, sizeof(rep)) == 0) {
+			if (rep.kind == REP_RESULT) {
+				c->r = rep.r;
+				break;
+			}
+			if (rep.kind == REP_ERROR) {
+				c->failed = 1;
+				c->code = rep.code ? rep.code : EXIT_IO;
+				snprintf(c->msg, sizeof(c->msg), "%s", rep.msg);
+				break;
+			}
 		}
 		close(c->rfd);
 		c->rfd = -1;
-		while (waitpid(c->pid, &st, 0) < 0) {
-			if (errno != EINTR) {
-				c->done = 1;
-				*r = c->r;
-				return err_errno(e, EXIT_IO, "waitpid");
-			}
-		}
+		while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+			;
 		c->done = 1;
 	}
 	*r = c->r;
+	if (c->failed)
+		return err_set(e, c->code, "compartment: %s", c->msg);
 	return 0;
 }
 
