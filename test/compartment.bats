@@ -469,6 +469,12 @@ violation() {
 	violation "system call from another ABI"
 }
 
+@test "exfil: x32 system call numbers" {
+	[ "$(uname -m)" = x86_64 ] || skip "x86-64 only"
+	box x32
+	violation "system call from another ABI"
+}
+
 # --- functions (in-process programs) try too ---
 
 @test "fn: a socket is a violation" {
