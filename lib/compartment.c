@@ -270,6 +270,16 @@ closeexcept(const int *keep, int n)
 
 /* ---- the seccomp filter (built in the caller, loaded by the payload) ---- */
 
+/* An argument comparison, spelt out: the SCMP_A* macros leave datum_b
+ * to the compiler, which clang's -Wmissing-field-initializers rejects. */
+static struct scmp_arg_cmp
+argeq(unsigned int arg, scmp_datum_t v)
+{
+	struct scmp_arg_cmp c = { arg, SCMP_CMP_EQ, v, 0 };
+
+	return c;
+}
+
 static int
 allow(scmp_filter_ctx ctx, int nr)
 {
@@ -346,10 +356,10 @@ build_filter(struct setup *s, struct err *e)
 			rc |= allow(ctx, exec[i]);
 	for (i = 0; i < sizeof(fcntl_ok) / sizeof(fcntl_ok[0]); i++)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_ok[i]));
+		    argeq(1, (scmp_datum_t)fcntl_ok[i]));
 	for (i = 0; i < sizeof(ioctl_ok) / sizeof(ioctl_ok[0]); i++)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctl_ok[i]));
+		    argeq(1, (scmp_datum_t)ioctl_ok[i]));
 	/*
 	 * The payload's own execve passes its path from a page at a random
 	 * address the program never learns (2^34 places): allowed without a
@@ -359,14 +369,14 @@ build_filter(struct setup *s, struct err *e)
 	 */
 	if (o->exec_path != NULL && s->exec_at != 0)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)s->exec_at));
+		    argeq(0, (scmp_datum_t)s->exec_at));
 	/* Reading limits is fine; lowering them too; raising hard ones
 	 * is refused by the kernel anyway. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
-	    SCMP_A0(SCMP_CMP_EQ, 0));
+	    argeq(0, 0));
 	/* The payload hands its listener fd to init on chanfd. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)s->chanfd));
+	    argeq(0, (scmp_datum_t)s->chanfd));
 	/* glibc probes these and falls back when told ENOSYS. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(rseq), 0);
