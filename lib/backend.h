@@ -60,6 +60,8 @@ struct attest_backend {
 };
 
 extern const struct attest_backend attest_sim;
+/* Hardware backends (lib/hwattest.c, docs/backends.md). */
+extern const struct attest_backend attest_tsm, attest_nitro, attest_sgx;
 
 /* Every compiled-in backend, NULL-terminated. */
 extern const struct attest_backend *const attest_backends[];
@@ -76,10 +78,10 @@ const struct attest_backend *attest_backend_of(const char *home,
 
 /*
  * The 32 bytes hardware evidence carries in its report_data (zero-padded
- * where the field is 64 bytes):
- *   SHA-256("ti-attest/v1" || SHA-256(nonce) || measurement (71 bytes)
+ * where the field is 64 bytes), as hwevidence_binding() computes them:
+ *   SHA-256("ti-attest/v1" || SHA-256(nonce) || measurement digest (32)
  *           || x25519 public key (32) || ed25519 public key (32)
- *           || flag (1: 0x00 no data, 0x01 data) || data (32, zeros if none))
+ *           || data (32, zeros if none))
  * 0, or -1 (EXIT_DATA) if a claim is malformed.
  */
 int attest_report_data(const struct attest_claims *c, unsigned char out[32],
@@ -107,6 +109,9 @@ struct attest_verifier {
 };
 
 extern const struct attest_verifier attest_verify_sim;
+/* Hardware evidence, native or as a ti-hw1 line (lib/hwattest.c). */
+extern const struct attest_verifier attest_verify_nitro, attest_verify_sgx,
+    attest_verify_tdx, attest_verify_snp;
 
 /* Every compiled-in evidence format, NULL-terminated. */
 extern const struct attest_verifier *const attest_verifiers[];

@@ -301,6 +301,7 @@ unhex(const char *s, unsigned char **out, size_t *n)
 	size_t i, l = strlen(s);
 	unsigned v;
 
+	*out = NULL;
 	if (l % 2 != 0 || (*out = malloc(l / 2 + 1)) == NULL)
 		return -1;
 	for (i = 0; i < l / 2; i++) {
@@ -308,6 +309,7 @@ unhex(const char *s, unsigned char **out, size_t *n)
 		    !isxdigit((unsigned char)s[2 * i + 1]) ||
 		    sscanf(s + 2 * i, "%2x", &v) != 1) {
 			free(*out);
+			*out = NULL;
 			return -1;
 		}
 		(*out)[i] = (unsigned char)v;
@@ -746,7 +748,8 @@ qe_check(const struct quote *q, jv qe, const char **status, jv *adv,
 			*status = str(lv, "tcbStatus");
 			if (*status == NULL)
 				*status = "unknown";
-			*status = strcmp(*status, "UpToDate") == 0 ? "UpToDate" :
+			*status = strcmp(*status, "UpToDate") == 0 ?
+			    "UpToDate" :
 			    strcmp(*status, "OutOfDate") == 0 ? "OutOfDate" :
 			    strcmp(*status, "Revoked") == 0 ? "Revoked" :
 			    "unknown";

@@ -9,7 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
-#include "agekey.h"
+#include "backend.h"
 #include "dcap.h"
 #include "nitro.h"
 #include "snp.h"
@@ -17,7 +17,6 @@
 #include "exitcode.h"
 #include "hwevidence.h"
 #include "io.h"
-#include "sig.h"
 #include "version.h"
 
 static const char *const names[] = {
@@ -372,40 +371,20 @@ hwevidence_binding(const unsigned char *nonce, size_t noncelen,
     const char *measurement, const char *recipient, const char *sig_key,
     const unsigned char *data, unsigned char out[32], struct err *e)
 {
-	static const char label[] = "ti-attest/v1";
-	unsigned char buf[12 + 5 * 32];
-	unsigned int len;
-	int r = -1;
+	struct attest_claims c;
 
-	memcpy(buf, label, 12);
-	if (EVP_Digest(nonce, noncelen, buf + 12, &len, EVP_sha256(),
-	    NULL) != 1)
-		return err_set(e, EXIT_IO, "sha256 failed");
-	if (measurement == NULL || strncmp(measurement, "sha256:", 7) != 0 ||
-	    unhex(measurement + 7, buf + 44, 32) != 0) {
-		err_set(e, EXIT_DATA, "binding: malformed measurement");
-		goto out;
-	}
-	if (recipient == NULL ||
-	    age_recipient_parse(recipient, buf + 76, e) != 0) {
-		err_set(e, EXIT_DATA, "binding: malformed recipient");
-		goto out;
-	}
-	if (sig_key == NULL || sig_signer_parse(sig_key, buf + 108, e) != 0) {
-		err_set(e, EXIT_DATA, "binding: malformed sig_key");
-		goto out;
-	}
-	if (data != NULL)
-		memcpy(buf + 140, data, 32);
-	else
-		memset(buf + 140, 0, 32);
-	if (EVP_Digest(buf, sizeof(buf), out, &len, EVP_sha256(), NULL) != 1)
-		err_set(e, EXIT_IO, "sha256 failed");
-	else
-		r = 0;
-out:
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return r;
+	if (measurement == NULL || recipient == NULL || sig_key == NULL)
+		return err_set(e, EXIT_DATA, "binding: measurement, recipient "
+		    "and sig_key are needed");
+	c.measurement = measurement;
+	c.recipient = recipient;
+	c.sig_key = sig_key;
+	c.nonce = nonce;
+	c.noncelen = noncelen;
+	c.data = data;
+	if (attest_report_data(&c, out, e) != 0)
+		return err_prefix(e, "binding");
+	return 0;
 }
 
 jv

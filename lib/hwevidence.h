@@ -79,12 +79,11 @@ int hwevidence_der(const unsigned char **p, const unsigned char *end,
 jv hwevidence_hex(const unsigned char *b, size_t n);
 
 /*
- * The report_data binding of DESIGN.md, 32 bytes:
- *   SHA-256("ti-attest/v1" || SHA-256(nonce) || measurement digest (32) ||
- *           recipient X25519 key (32) || sig_key Ed25519 key (32) ||
- *           data (32, zeros when absent))
- * measurement is "sha256:<hex>", recipient "age1...", sig_key
- * "ed25519:<base64url>". 0, or -1 (EXIT_DATA on a malformed field).
+ * The report_data binding of DESIGN.md (attest_report_data, backend.h):
+ * 32 bytes over "ti-attest/v1", SHA-256(nonce), measurement
+ * ("sha256:<hex>"), recipient ("age1..."), sig_key ("ed25519:...") and
+ * data (the SHA-256 of a bound body, or NULL). 0, or -1 (EXIT_DATA on a
+ * malformed field).
  */
 int hwevidence_binding(const unsigned char *nonce, size_t noncelen,
     const char *measurement, const char *recipient, const char *sig_key,
@@ -105,7 +104,7 @@ jv hwevidence_bind(jv claims, const unsigned char *nonce, size_t noncelen,
 /* What a hardware verifier needs besides the evidence. */
 struct hwev_opts {
 	STACK_OF(X509) *roots;	/* trusted roots */
-	STACK_OF(X509) *certs;	/* sev-snp: VCEK, ASK (and ARK); else NULL */
+	STACK_OF(X509) *certs;	/* sev-snp: VCEK, ASK (and ARK), or NULL */
 	const char *collateral;	/* sgx, tdx: collateral JSON, or NULL */
 	time_t at;		/* verification time, 0: now */
 };

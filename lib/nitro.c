@@ -36,6 +36,56 @@ doc_fini(struct doc *d)
 		cbor_decref(&d->map);
 }
 
+/* What the pre-scan of a CBOR input tracks. */
+struct scan {
+	size_t left;	/* bytes after the current head */
+	int bad;
+};
+
+static void
+scan_array(void *ctx, size_t size)
+{
+	struct scan *s = ctx;
+
+	if (size > s->left)
+		s->bad = 1;
+}
+
+static void
+scan_map(void *ctx, size_t size)
+{
+	struct scan *s = ctx;
+
+	if (size > s->left / 2)
+		s->bad = 1;
+}
+
+/*
+ * libcbor allocates a definite array or map for its declared size before
+ * reading its items: refuse counts that the input cannot hold, so that
+ * five bytes cannot ask for gigabytes. Each item needs at least a byte.
+ */
+static int
+prescan(const unsigned char *b, size_t n)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+	struct cbor_decoder_result r;
+	struct scan s = { 0, 0 };
+	size_t off = 0;
+
+	cb.array_start = scan_array;
+	cb.map_start = scan_map;
+	while (off < n && !s.bad) {
+		/* The head takes a byte at least: left counts after it. */
+		s.left = n - off - 1;
+		r = cbor_stream_decode(b + off, n - off, &cb, &s);
+		if (r.status != CBOR_DECODER_FINISHED || r.read == 0)
+			return -1;
+		off += r.read;
+	}
+	return s.bad ? -1 : 0;
+}
+
 /* Decode exactly n bytes of CBOR into one item. NULL on any error. */
 static cbor_item_t *
 load(const unsigned char *b, size_t n)
@@ -43,6 +93,8 @@ load(const unsigned char *b, size_t n)
 	struct cbor_load_result res;
 	cbor_item_t *it;
 
+	if (prescan(b, n) != 0)
+		return NULL;
 	it = cbor_load(b, n, &res);
 	if (it == NULL)
 		return NULL;
@@ -163,6 +215,28 @@ optbytes(cbor_item_t *m, const char *k, jv *out)
 	return 0;
 }
 
+static jv
+asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return jv_null();
+	return jv_string(buf);
+}
+
+/* The leaf certificate's validity, for display (it lives ~3 hours). */
+static jv
+validity(X509 *x)
+{
+	jv o = jv_object();
+
+	o = set(o, "not_before", asn1_time(X509_get0_notBefore(x)));
+	return set(o, "not_after", asn1_time(X509_get0_notAfter(x)));
+}
+
 static int
 claims_of(struct doc *d, jv *claims, X509 **leaf, STACK_OF(X509) **bundle,
     struct err *e)
@@ -240,6 +314,7 @@ claims_of(struct doc *d, jv *claims, X509 **leaf, STACK_OF(X509) **bundle,
 	q = p;
 	if ((*leaf = d2i_X509(NULL, &q, (long)n)) == NULL || q != p + n)
 		goto bad;
+	c = set(c, "certificate", validity(*leaf));
 	if ((v = get(m, "cabundle")) == NULL || !cbor_isa_array(v) ||
 	    cbor_array_size(v) == 0 || cbor_array_size(v) > 16 ||
 	    (*bundle = sk_X509_new_null()) == NULL)

@@ -21,14 +21,19 @@ static const char *const refused[] = {
 	"get_jq_origin", NULL,
 };
 
-struct pred {
-	char *claim;		/* NULL: the whole expression */
-	jq_state *jq;
-};
-
+/*
+ * An object policy is compiled into one jq program (libjq 1.6 spends most
+ * of a compilation on its builtins, so one compile is much cheaper than
+ * one per claim) that yields an array of booleans, one per claim:
+ *   def _ti_p0: PREDICATE0
+ *   ; ...
+ *   [(try ([.["claim0"] | _ti_p0] | length == 1 and .[0] == true)
+ *     catch false), ...]
+ */
 struct policy {
-	struct pred p[POLICY_MAX_CLAIMS];
-	int n;
+	jq_state *jq;
+	int n;				/* claims; 0: a plain expression */
+	char *claim[POLICY_MAX_CLAIMS];	/* sorted */
 };
 
 static int
@@ -105,19 +110,83 @@ compile(const char *text, struct err *e, const char *what)
 }
 
 static int
-cmpclaim(const void *a, const void *b)
+claim_ok(const char *s)
 {
-	return strcmp(((const struct pred *)a)->claim,
-	    ((const struct pred *)b)->claim);
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return i > 0 && i <= 64;
+}
+
+/* The jq program of an object policy, malloc'd; NULL with e filled. */
+static char *
+object_program(struct policy *p, jv obj, struct err *e)
+{
+	jv keys = jv_keys(jv_copy(obj)), prog = jv_string("");
+	const char *w;
+	char *out = NULL;
+	int i;
+
+	p->n = jv_array_length(jv_copy(keys));
+	if (p->n == 0 || p->n > POLICY_MAX_CLAIMS) {
+		err_set(e, EXIT_USAGE, "policy: an object of 1 to %d claims",
+		    POLICY_MAX_CLAIMS);
+		p->n = 0;
+		goto out;
+	}
+	for (i = 0; i < p->n; i++) {
+		jv k = jv_array_get(jv_copy(keys), i);
+		jv v = jv_object_get(jv_copy(obj), jv_copy(k));
+		p->claim[i] = strdup(jv_string_value(k));
+		if (p->claim[i] == NULL || !claim_ok(p->claim[i]) ||
+		    jv_get_kind(v) != JV_KIND_STRING ||
+		    (w = refused_word(jv_string_value(v))) != NULL) {
+			if (p->claim[i] == NULL)
+				err_set(e, EXIT_IO, "out of memory");
+			else if (!claim_ok(p->claim[i]))
+				err_set(e, EXIT_USAGE, "policy: malformed claim "
+				    "name %.64s", p->claim[i]);
+			else if (jv_get_kind(v) != JV_KIND_STRING)
+				err_set(e, EXIT_USAGE, "policy for %.64s: not a "
+				    "string", p->claim[i]);
+			else
+				err_set(e, EXIT_USAGE, "policy for %.64s: %s is "
+				    "not allowed in a policy", p->claim[i], w);
+			jv_free(k);
+			jv_free(v);
+			p->n = i + 1;
+			goto out;
+		}
+		prog = jv_string_concat(prog, jv_string_fmt("def _ti_p%d: ", i));
+		prog = jv_string_concat(prog, jv_string_fmt("%s\n;\n",
+		    jv_string_value(v)));
+		jv_free(k);
+		jv_free(v);
+	}
+	prog = jv_string_append_str(prog, "[");
+	for (i = 0; i < p->n; i++)
+		prog = jv_string_concat(prog, jv_string_fmt("%s(try ([.[\"%s\"] "
+		    "| _ti_p%d] | length == 1 and .[0] == true) catch false)",
+		    i ? ", " : "", p->claim[i], i));
+	prog = jv_string_append_str(prog, "]");
+	if ((out = strdup(jv_string_value(prog))) == NULL)
+		err_set(e, EXIT_IO, "out of memory");
+out:
+	jv_free(keys);
+	jv_free(prog);
+	return out;
 }
 
 struct policy *
 policy_new(const char *text, struct err *e)
 {
 	struct policy *p;
-	jv obj = jv_invalid(), keys = jv_invalid();
-	int i, len;
+	jv obj = jv_invalid();
 	const char *t = text;
+	char *prog = NULL;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		err_set(e, EXIT_IO, "out of memory");
@@ -128,44 +197,20 @@ policy_new(const char *text, struct err *e)
 	if (*t == '{')
 		obj = jsonio_parse(text, strlen(text), "policy", NULL);
 	if (jv_get_kind(obj) == JV_KIND_OBJECT) {
-		keys = jv_keys(jv_copy(obj));
-		len = jv_array_length(jv_copy(keys));
-		if (len == 0 || len > POLICY_MAX_CLAIMS) {
-			err_set(e, EXIT_USAGE, "policy: an object of 1 to %d "
-			    "claims", POLICY_MAX_CLAIMS);
+		if ((prog = object_program(p, obj, e)) == NULL)
 			goto fail;
-		}
-		for (i = 0; i < len; i++) {
-			jv k = jv_array_get(jv_copy(keys), i);
-			jv v = jv_object_get(jv_copy(obj), jv_copy(k));
-			if (jv_get_kind(v) != JV_KIND_STRING) {
-				err_set(e, EXIT_USAGE, "policy for %.64s: not a "
-				    "string", jv_string_value(k));
-				jv_free(k);
-				jv_free(v);
-				goto fail;
-			}
-			p->p[i].claim = strdup(jv_string_value(k));
-			p->p[i].jq = p->p[i].claim == NULL ? NULL :
-			    compile(jv_string_value(v), e, p->p[i].claim);
-			p->n = i + 1;
-			jv_free(k);
-			jv_free(v);
-			if (p->p[i].jq == NULL)
-				goto fail;
-		}
-		qsort(p->p, (size_t)p->n, sizeof(p->p[0]), cmpclaim);
+		p->jq = compile(prog, e, NULL);
 	} else {
-		if ((p->p[0].jq = compile(text, e, NULL)) == NULL)
-			goto fail;
-		p->n = 1;
+		p->jq = compile(text, e, NULL);
 	}
+	if (p->jq == NULL)
+		goto fail;
+	free(prog);
 	jv_free(obj);
-	jv_free(keys);
 	return p;
 fail:
+	free(prog);
 	jv_free(obj);
-	jv_free(keys);
 	policy_free(p);
 	return NULL;
 }
@@ -177,11 +222,10 @@ policy_free(struct policy *p)
 
 	if (p == NULL)
 		return;
-	for (i = 0; i < p->n; i++) {
-		free(p->p[i].claim);
-		if (p->p[i].jq != NULL)
-			jq_teardown(&p->p[i].jq);
-	}
+	for (i = 0; i < p->n; i++)
+		free(p->claim[i]);
+	if (p->jq != NULL)
+		jq_teardown(&p->jq);
 	free(p);
 }
 
@@ -220,27 +264,35 @@ int
 policy_check(struct policy *p, jv claims, struct err *e)
 {
 	char names[400];
-	const char *why;
 	size_t used = 0;
+	const char *why;
+	jv r, x;
 	int i;
 
-	if (p->n == 1 && p->p[0].claim == NULL) {
-		if ((why = run(p->p[0].jq, jv_copy(claims))) != NULL)
+	if (p->n == 0) {
+		if ((why = run(p->jq, jv_copy(claims))) != NULL)
 			return err_set(e, EXIT_NO, "policy denied (%s)", why);
 		return 0;
 	}
+	jq_start(p->jq, jv_copy(claims), 0);
+	r = jq_next(p->jq);
+	if (jv_get_kind(r) != JV_KIND_ARRAY ||
+	    jv_array_length(jv_copy(r)) != p->n) {
+		jv_free(r);
+		return err_set(e, EXIT_NO, "policy denied (error)");
+	}
 	names[0] = '\0';
 	for (i = 0; i < p->n; i++) {
-		jv v = jv_object_get(jv_copy(claims), jv_string(p->p[i].claim));
-		if (!jv_is_valid(v))
-			v = jv_null();
-		if (run(p->p[i].jq, v) == NULL)
-			continue;
-		used += (size_t)snprintf(names + used, sizeof(names) - used,
-		    "%s%s", used ? ", " : "", p->p[i].claim);
-		if (used >= sizeof(names))
-			used = sizeof(names) - 1;
+		x = jv_array_get(jv_copy(r), i);
+		if (jv_get_kind(x) != JV_KIND_TRUE) {
+			used += (size_t)snprintf(names + used, sizeof(names) - used,
+			    "%s%s", used ? ", " : "", p->claim[i]);
+			if (used >= sizeof(names))
+				used = sizeof(names) - 1;
+		}
+		jv_free(x);
 	}
+	jv_free(r);
 	if (used > 0)
 		return err_set(e, EXIT_NO, "policy denied: %s", names);
 	return 0;

@@ -16,7 +16,12 @@
 
 struct policy;
 
-/* Compile text. NULL with e filled (EXIT_USAGE) if it does not compile. */
+/*
+ * Compile text. NULL with e filled (EXIT_USAGE) if it does not compile.
+ * jq 1.6 reads $HOME while compiling, so HOME is unset in the process
+ * environment for the duration and restored: create policies (and
+ * verifiers) before starting threads. A policy is not thread-safe.
+ */
 struct policy *policy_new(const char *text, struct err *e);
 
 /* Free p; NULL does nothing. */

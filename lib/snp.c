@@ -59,7 +59,7 @@ tcb(const unsigned char *p)
 {
 	jv o = jv_object();
 
-	/* Milan and Genoa layout: bootloader, tee, 4 reserved, snp, microcode. */
+	/* Milan and Genoa: bootloader, tee, 4 reserved, snp, microcode. */
 	o = jv_object_set(o, jv_string("bootloader"), jv_number(p[0]));
 	o = jv_object_set(o, jv_string("tee"), jv_number(p[1]));
 	o = jv_object_set(o, jv_string("snp"), jv_number(p[6]));

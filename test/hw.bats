@@ -70,17 +70,29 @@ nitro_at() {
 	    .module_id == "i-0a22e5c5f24d22174-enc0191cceb4289903f"'
 }
 
-@test "nitro: the leaf certificate's validity is read from the document" {
-	# The time comes from the certificate itself: openssl agrees.
+@test "nitro: valid only inside the leaf certificate's own validity" {
+	f=$V/nitro/blocky_nitro_attestation.b64
+	cd "$T"
+	"$HV" --parse "$f" >claims
+	nb=$(jq -r .certificate.not_before claims)
+	na=$(jq -r .certificate.not_after claims)
+	[ "$nb" = 2024-09-07T14:37:36Z ] && [ "$na" = 2024-09-07T17:37:39Z ]
+	# The same document, raw rather than base64.
 	python3 -c 'import sys, base64
-sys.stdout.buffer.write(base64.b64decode(open(sys.argv[1]).read()))' \
-	    "$V/nitro/blocky_nitro_attestation.b64" >"$T/doc"
-	run "$HV" --trust "$NITRO_ROOT" --at 2024-09-07T17:40:00Z "$T/doc"
+sys.stdout.buffer.write(base64.b64decode(open(sys.argv[1]).read()))' "$f" >doc
+	run "$HV" --trust "$NITRO_ROOT" --at "$nb" doc
+	assert_success
+	last=$(date -u -d "@$(($(date -u -d "$na" +%s) - 1))" +%Y-%m-%dT%H:%M:%SZ)
+	run "$HV" --trust "$NITRO_ROOT" --at "$last" doc
+	assert_success
+	after=$(date -u -d "@$(($(date -u -d "$na" +%s) + 1))" +%Y-%m-%dT%H:%M:%SZ)
+	run "$HV" --trust "$NITRO_ROOT" --at "$after" doc
 	assert_failure 1
-	assert_output --partial "certificate has expired"
-	run "$HV" --trust "$NITRO_ROOT" --at 2024-09-07T14:00:00Z "$T/doc"
+	assert_output "hwverify: nitro: certificate chain: certificate has expired"
+	before=$(date -u -d "@$(($(date -u -d "$nb" +%s) - 1))" +%Y-%m-%dT%H:%M:%SZ)
+	run "$HV" --trust "$NITRO_ROOT" --at "$before" doc
 	assert_failure 1
-	assert_output --partial "certificate is not yet valid"
+	assert_output "hwverify: nitro: certificate chain: certificate is not yet valid"
 }
 
 @test "nitro: the evervault raw document verifies at its time" {

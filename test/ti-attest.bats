@@ -190,7 +190,8 @@ print("sha256:" + hashlib.sha256(c.encode()).hexdigest())'
 	    "$(ti-attest keys --manifest m.json | head -1)" ]
 	run verify --policy "$POL" --ear <ev
 	assert_success
-	echo "$output" | jq -e '.submods.ti["ear.status"] == "affirming"'
+	echo "$output" | jq -e '.submods.sim["ear.status"] == "warning" and
+	    .submods.sim["ear.veraison.annotated-evidence"].tee == "sim"'
 }
 
 @test "verify: object policy; a denial names the failing claims" {
@@ -446,4 +447,64 @@ EOF
 	run ti-attest keys --manifest m.json
 	assert_failure 1
 	assert_output --partial "too open"
+}
+
+@test "manifest: ti-run's options as a jq user writes them" {
+	age-keygen -o k2 2>/dev/null
+	age-keygen -y k2 >rcpts
+	printf '# a comment\n\n%s\n' "$R1" >>rcpts
+	openssl genpkey -algorithm ed25519 -out s.pem 2>/dev/null
+	openssl pkey -in s.pem -pubout -out s.pub 2>/dev/null
+	run ti-attest manifest -rn p.jq --to-file rcpts --from s.pub \
+	    --argjson j '{"b":1.50,"a":[1e21]}' --arg s x --slurpfile rates r.json \
+	    --timeout=30 --memory 1G --jobs 2 --pad 4K --args one two
+	assert_success
+	echo "$output" | jq -e '.kind == "jq" and .jq.raw_output and .jq.null_input
+	    and (.to | length) == 2 and (.from[0] | startswith("ed25519:"))
+	    and .jq.argjson.j == {"a": [1e21], "b": 1.5} and .jq.arg.s == "x"
+	    and .inputs == ["rates"] and .argv == ["one", "two"]
+	    and .limits == {"timeout_s": 30, "memory_bytes": 1073741824, "jobs": 2}
+	    and .output.pad == 4096'
+	[[ "$output" == *'"argjson":{"j":{"a":[1e+21],"b":1.5}}'* ]]
+	# --exec: resolved through PATH to an absolute path; its arguments kept
+	run ti-attest manifest --plain-in --to "$R1" --exec cat -u -- -n
+	assert_success
+	echo "$output" | jq -e --arg p "$(readlink -f "$(command -v cat)")" \
+	    '.kind == "exec" and .program.path == $p and .argv == ["-u", "--", "-n"]
+	     and (has("jq") | not)'
+	run ti-attest manifest --to "$R1" --from any --exec no-such-program-here
+	assert_failure 2
+	run ti-attest manifest -r --to "$R1" --from any --exec cat
+	assert_failure 2
+	run ti-attest manifest p.jq --to "$R1" --from any --arg a 1 --arg a 2
+	assert_failure 2
+	run ti-attest manifest p.jq --to "$R1" --from any --arg 'a-b' 1
+	assert_failure 2
+	run ti-attest manifest p.jq --to "$R1" --from any --argjson a '{'
+	assert_failure 2
+	run ti-attest manifest p.jq --to "$R1" --from any --jobs 0
+	assert_failure 2
+	run ti-attest manifest p.jq --to "$R1" --from any --memory 12X
+	assert_failure 2
+	run ti-attest manifest p.jq --to "$R1" --from any --stderr keep
+	assert_failure 2
+	run ti-attest manifest p.jq --to "$R1" --from any --from s.pub
+	assert_failure 2
+	run ti-attest manifest missing.jq --to "$R1" --from any
+	assert_failure 4
+	# with --manifest: only runtime options; every named input mapped
+	ti-attest manifest p.jq --to "$R1" --from any --slurpfile rates r.json >ms.json
+	run ti-attest manifest --manifest ms.json --slurpfile rates other.json
+	assert_success
+	[ "$output" = "$(cat ms.json)" ]
+	run ti-attest manifest --manifest ms.json
+	assert_failure 2
+	assert_output --partial "needs --slurpfile rates"
+	run ti-attest manifest --manifest ms.json --slurpfile nope x
+	assert_failure 2
+	run ti-attest manifest --manifest ms.json --slurpfile rates x --timeout 5
+	assert_failure 2
+	run ti-attest manifest --help
+	assert_success
+	assert_output --partial "--slurpfile NAME FILE"
 }

@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "die.h"
 #include "evidence.h"
+#include "hwevidence.h"
 #include "io.h"
 #include "manifest.h"
 #include "runopts.h"
@@ -291,17 +292,7 @@ cmd_verify(const struct opts *o, const char *file)
 		die_err(&e);
 	}
 	if (o->ear)
-		claims = JV_OBJECT(
-		    jv_string("eat_profile"),
-		    jv_string("tag:github.com,2023:veraison/ear"),
-		    jv_string("iat"), jv_number((double)(vo.at ? vo.at :
-		    time(NULL))),
-		    jv_string("ear.verifier-id"), JV_OBJECT(
-		    jv_string("build"), jv_string("ti-attest " TI_VERSION),
-		    jv_string("developer"), jv_string("ti")),
-		    jv_string("submods"), JV_OBJECT(jv_string("ti"), JV_OBJECT(
-		    jv_string("ear.status"), jv_string("affirming"),
-		    jv_string("ti.claims"), claims)));
+		claims = hwevidence_ear(claims, vo.at);
 	print_json(claims);
 	free(buf);
 	verifier_free(v);

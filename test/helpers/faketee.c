@@ -294,15 +294,25 @@ serve_tsm(const char *dir, const struct pck *pck)
 static void
 serve_gramine(const char *dir, const struct pck *pck)
 {
+	char quote[PATH_MAX], buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
 	unsigned char rd[64], *q;
 	size_t n;
-	int fd;
+	ssize_t len;
+	char *p;
+	int fd, in, closed;
 
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		die_errno(EXIT_IO, "%s", dir);
 	put_file(dir, "attestation_type", "dcap\n", 5);
 	put_file(dir, "user_report_data", "", 0);
 	fifo(dir, "quote");
+	path(quote, dir, "quote");
+	/* A reader closing the FIFO ends one request. */
+	if ((in = inotify_init1(IN_CLOEXEC)) < 0 ||
+	    inotify_add_watch(in, quote, IN_CLOSE_NOWRITE) < 0)
+		die_errno(EXIT_IO, "inotify %s", quote);
 	put_file(dir, "ready", "", 0);
 	for (;;) {
 		if ((fd = open_fifo(dir, "quote")) < 0)
@@ -314,6 +324,17 @@ serve_gramine(const char *dir, const struct pck *pck)
 			free(q);
 		}
 		close(fd);
+		for (closed = 0; !closed;) {
+			if ((len = read(in, buf, sizeof(buf))) <= 0) {
+				if (len < 0 && errno == EINTR)
+					continue;
+				die_errno(EXIT_IO, "inotify");
+			}
+			for (p = buf; p < buf + len; p += sizeof(*ev) + ev->len) {
+				ev = (const struct inotify_event *)(void *)p;
+				closed |= (ev->mask & IN_CLOSE_NOWRITE) != 0;
+			}
+		}
 	}
 }
 

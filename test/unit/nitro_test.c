@@ -147,6 +147,13 @@ main(void)
 	    &on, &e) == -1 && e.code == EXIT_DATA, "oversized user_data refused");
 	ok(nitro_parse(doc, n - 1, &c, &e) == -1 && e.code == EXIT_DATA,
 	    "truncated document refused");
+	/* A map head claiming 2^40 entries in eleven bytes (found by fuzzing). */
+	ok(nitro_parse((const unsigned char *)"\x84\x40\xbb\x00\x00\x01\x00"
+	    "\x00\x00\x00\x00\x40", 12, &c, &e) == -1 && e.code == EXIT_DATA,
+	    "impossible map size refused before allocation");
+	ok(nitro_parse((const unsigned char *)"\x9b\x00\x00\x00\x10\x00\x00"
+	    "\x00\x00", 9, &c, &e) == -1 && e.code == EXIT_DATA,
+	    "impossible array size refused before allocation");
 
 	/* An SNP certificate table: one entry, then the terminator. */
 	tn = 48 + vn;
