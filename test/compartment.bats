@@ -233,6 +233,27 @@ violation() {
 	grep -q TI-EXFIL-SECRET "$L/log"
 }
 
+@test "unconfined, the hostile programs do get out (the checks can fail)" {
+	run "$X/udp" "$UDP"
+	assert_output --partial ESCAPED
+	run "$X/unix-path" "$L/sock"
+	assert_output --partial ESCAPED
+	run "$X/unix-abstract" "$ABSTRACT"
+	assert_output --partial ESCAPED
+	sleep 0.3
+	[ "$(grep -c TI-EXFIL-SECRET "$L/log")" = 3 ]
+	run "$X/write-file" "$BATS_TEST_TMPDIR/w"
+	assert_output --partial ESCAPED
+	[ -s "$BATS_TEST_TMPDIR/w" ]
+	echo TI-EXFIL-SECRET >"$BATS_TEST_TMPDIR/leak"
+	run "$X/inherited-fd" 5<"$BATS_TEST_TMPDIR/leak"
+	assert_output --partial ESCAPED
+	run env TI_TOKEN=x "$X/environ"
+	assert_output --partial ESCAPED
+	run "$X/read-file" /etc/passwd
+	assert_output --partial ESCAPED
+}
+
 # --- file system ---
 
 @test "exfil: write a file in /tmp" {
