@@ -101,3 +101,7 @@ clean:
 	rm -rf build $(MANS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# The protocol test server checks client certificates through GnuTLS,
+# the TLS library libmicrohttpd is built on.
+$(BUILD)/test/helpers/tiserver: LDLIBS += -lgnutls
