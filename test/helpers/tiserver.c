@@ -50,7 +50,8 @@ struct srv {
 	sqlite3_stmt *ins, *cnt;
 	long session_ttl;
 	int no_session, plaintext, badsig, mtls;
-	double fail, drop;
+	double fail, drop, drop_after;
+	int drop_count;
 	int status, status_count, retry_after, delay_ms;
 	const char *redirect, *log;
 	FILE *logfp;
@@ -224,6 +225,9 @@ serve_post(struct srv *s, struct MHD_Connection *c,
 	if (sqlite3_step(s->ins) != SQLITE_DONE)
 		return fail(c, "internal", "store failed", token);
 	changes = sqlite3_changes(s->db);
+	/* Stored, but the answer is lost: the client must try again. */
+	if (s->drop_after > 0 && rnd() < s->drop_after)
+		return MHD_NO;
 	if (changes == 1)
 		return respond(c, 201, "text/plain; charset=utf-8", "stored\n",
 		    7, NULL, NULL, token, NULL, NULL);
@@ -293,6 +297,10 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (s->delay_ms > 0)
 		usleep((useconds_t)s->delay_ms * 1000);
+	if (s->drop_count > 0) {
+		s->drop_count--;
+		return MHD_NO;
+	}
 	if (s->drop > 0 && rnd() < s->drop)
 		return MHD_NO;
 	if (s->fail > 0 && rnd() < s->fail)
@@ -445,6 +453,8 @@ serve(int argc, char **argv)
 		{"fail-rate", required_argument, NULL, 'f'},
 		{"drop-rate", required_argument, NULL, 'D'},
 		{"status", required_argument, NULL, 'z'},
+		{"drop-count", required_argument, NULL, 'j'},
+		{"drop-after-rate", required_argument, NULL, 'J'},
 		{"status-count", required_argument, NULL, 'n'},
 		{"retry-after", required_argument, NULL, 'r'},
 		{"delay-ms", required_argument, NULL, 'w'},
@@ -504,6 +514,8 @@ serve(int argc, char **argv)
 		case 'f': s.fail = atof(optarg); break;
 		case 'D': s.drop = atof(optarg); break;
 		case 'z': s.status = atoi(optarg); break;
+		case 'j': s.drop_count = atoi(optarg); break;
+		case 'J': s.drop_after = atof(optarg); break;
 		case 'n': s.status_count = atoi(optarg); break;
 		case 'r': s.retry_after = atoi(optarg); break;
 		case 'w': s.delay_ms = atoi(optarg); break;
@@ -682,6 +694,28 @@ mint(int argc, char **argv)
 	return 0;
 }
 
+/* quote HOME MANIFEST NONCE: evidence for MANIFEST bound to NONCE. */
+static int
+quote(int argc, char **argv)
+{
+	char mm[MEASUREMENT_LEN], *ev;
+	unsigned char raw[64];
+	size_t rl;
+	struct err e;
+
+	if (argc < 4)
+		die(EXIT_USAGE, "quote HOME MANIFEST NONCE");
+	measure(argv[2], mm);
+	if (tiproto_nonce_decode(argv[3], 32, 32, raw, &rl) != 0)
+		die(EXIT_DATA, "bad nonce");
+	if (evidence_quote(argv[1], mm, raw, rl, NULL, &ev, &e) != 0)
+		die_err(&e);
+	printf("%s\n", ev);
+	free(ev);
+	close_stdout();
+	return 0;
+}
+
 /* trust HOME: the stand-in platform's trust root. */
 static int
 trust(int argc, char **argv)
@@ -712,6 +746,8 @@ main(int argc, char **argv)
 		return gen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "mint") == 0)
 		return mint(argc - 1, argv + 1);
+	if (strcmp(argv[1], "quote") == 0)
+		return quote(argc - 1, argv + 1);
 	if (strcmp(argv[1], "trust") == 0)
 		return trust(argc - 1, argv + 1);
 	die(EXIT_USAGE, "unknown command %s", argv[1]);
