@@ -122,8 +122,6 @@ spool_add(struct spool *s, const char *name, const void *buf, size_t n,
 		unlinkat(s->dfd, tmp, 0);
 		return -1;
 	}
-	/* Start writeback now so one journal commit covers the batch. */
-	sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	s->fds[s->n] = fd;
 	s->tmp[s->n] = strdup(tmp);
 	s->name[s->n] = strdup(name);

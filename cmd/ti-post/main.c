@@ -398,6 +398,7 @@ fatal(struct engine *g, struct slot *s, const char *what)
 
 	http_reason(&s->r, why, sizeof(why));
 	g->fatal = 1;
+	g->failed++;	/* this message stays spooled too */
 	err_set(&g->fatal_err, EXIT_REFUSED, "%s: %s: %ld %s", g->o->url,
 	    what, s->r.status, why);
 }

@@ -22,6 +22,10 @@ net_teardown() {
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	# A server restarted by a test records its pid in NAME.pid.
+	for p in *.pid; do
+		[ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null
+	done
 	return 0
 }
 
@@ -34,7 +38,7 @@ srv() {
 	"$TISERVER" serve --trust trust.pem --port-file "$name.port" \
 	    --log "$name.log" --store "$name.db" --service-key "$name.seed" \
 	    --service-pub "$name.pub" --session-key "$name.skey" "$@" \
-	    2>>"$name.err" &
+	    2>>"$name.err" 3>&- &
 	local pid=$!
 	SERVERS+=("$pid")
 	for i in $(seq 100); do
