@@ -3,8 +3,8 @@
 
 CC      ?= cc
 CFLAGS  ?= -std=c11 -O2 -Wall -Wextra -Wpedantic
-CFLAGS  += -Werror -D_GNU_SOURCE -Ilib -MMD -MP
-LDFLAGS += -Wl,--as-needed
+override CFLAGS += -Werror -D_GNU_SOURCE -Ilib -MMD -MP
+override LDFLAGS += -Wl,--as-needed
 PKGS     = openssl libcurl libseccomp libmicrohttpd sqlite3 libcbor
 PREFIX  ?= /usr/local
 BINDIR   = $(PREFIX)/bin
@@ -12,16 +12,16 @@ MANDIR   = $(PREFIX)/share/man
 
 ifeq ($(SANITIZE),1)
 BUILD    = build/san
-CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all \
+override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer -g -O1
-LDFLAGS += -fsanitize=address,undefined
+override LDFLAGS += -fsanitize=address,undefined
 else
 BUILD   ?= build
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(PKG_CFLAGS)
+override CFLAGS += $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -ljq -lonig -lm
 
 TOOLS    = $(notdir $(wildcard cmd/*))
@@ -71,6 +71,15 @@ $(BUILD)/test/helpers/static-%: test/helpers/static-%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -D_GNU_SOURCE -static -o $@ $<
 
+# The exfiltration battery: hostile programs, one way out each, static
+# so that a compartment runs them with no libraries in its root.
+EXFIL_SRC = $(wildcard test/exfil/*.c)
+EXFIL    = $(EXFIL_SRC:test/exfil/%.c=$(BUILD)/test/exfil/%)
+$(BUILD)/test/exfil/%: test/exfil/%.c test/exfil/exfil.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -D_GNU_SOURCE -static -o $@ $<
+check: $(EXFIL)
+
 deps:
 	@scripts/deps.sh
 
@@ -101,6 +110,9 @@ clean:
 	rm -rf build $(MANS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# The age unit test inflates the zlib-compressed CCTV vectors.
+$(BUILD)/test/age_test: LDLIBS += -lz
 
 # The protocol test server checks client certificates through GnuTLS,
 # the TLS library libmicrohttpd is built on.
