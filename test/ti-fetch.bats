@@ -37,6 +37,11 @@ field() { jq -r ".$1" <<<"$2"; }
 	field sealed "$output" | base64 -d | head -1 | grep -qx 'age-encryption.org/v1'
 	# run is the nonce the service issued in its challenge.
 	[ "$(field run "$output" | wc -c)" -eq 44 ]
+	# Only the attested process's identity opens it.
+	msg=$output
+	[ "$("$TISERVER" open "$TI_HOME" m.json <<<"$msg")" = '{"hello":"world"}' ]
+	run "$TISERVER" open "$TI_HOME" other.json <<<"$msg"
+	assert_failure
 	run cat A.log
 	assert_line --index 0 "GET /customers auth=none"
 	assert_line --index 1 "GET /customers auth=attest"
@@ -82,7 +87,7 @@ field() { jq -r ".$1" <<<"$2"; }
 }
 
 @test "ti-fetch: wrong measurement is denied by policy (403)" {
-	srv A --policy '.measurement == "sha256:0000000000000000000000000000000000000000000000000000000000000000"'
+	srv A --policy '.tee == "sim" and .measurement == "sha256:0000000000000000000000000000000000000000000000000000000000000000"'
 	run ti-fetch --manifest m.json "http://127.0.0.1:$A_PORT/x"
 	assert_failure 7
 	assert_output --partial "403"
@@ -91,7 +96,8 @@ field() { jq -r ".$1" <<<"$2"; }
 
 @test "ti-fetch: evidence from an untrusted platform is refused (401 bad-evidence)" {
 	srv A
-	head -c 32 /dev/urandom >"$TI_HOME/platform.key"
+	export TI_HOME=$BATS_TEST_TMPDIR/home2
+	ti-attest init 2>/dev/null
 	run ti-fetch --manifest m.json "http://127.0.0.1:$A_PORT/x"
 	assert_failure 7
 	assert_output --partial "401"
@@ -192,7 +198,7 @@ field() { jq -r ".$1" <<<"$2"; }
 	assert_output --partial "> Authorization: TI-Session <"
 	assert_output --partial "< TI-Session: <"
 	assert_output --partial "WWW-Authenticate: TI-Attest nonce="
-	refute_output --partial "standin."
+	refute_output --partial "TI-Attest eyJ"
 	refute_output --regexp "TI-Session: [A-Za-z0-9_-]{40}"
 }
 

@@ -8,11 +8,12 @@ net_setup() {
 	export TI_HOME=$BATS_TEST_TMPDIR/home
 	mkdir -p "$TI_HOME"
 	cd "$BATS_TEST_TMPDIR" || return 1
-	head -c 32 /dev/urandom >"$TI_HOME/platform.key"
-	chmod 600 "$TI_HOME/platform.key"
-	"$TISERVER" trust "$TI_HOME" >trust.pem
-	printf '{"program":"p.jq","kind":"jq","to":["x"]}\n' >m.json
-	printf '{"program":"other.jq","kind":"jq","to":["x"]}\n' >other.json
+	ti-attest init 2>/dev/null || return 1
+	cp "$TI_HOME/root.pem" trust.pem
+	echo . >p.jq
+	echo .a >other.jq
+	ti-attest manifest p.jq --from any --to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p >m.json || return 1
+	ti-attest manifest other.jq --from any --to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p >other.json || return 1
 	SERVERS=()
 }
 

@@ -5,6 +5,8 @@
  *   tiserver serve [options]          serve until killed
  *   tiserver gen HOME MANIFEST N      N signed messages of one run (NDJSON)
  *   tiserver mint HOME MANIFEST KEY   a session token for MANIFEST
+ *   tiserver quote HOME MANIFEST NONCE  evidence bound to NONCE
+ *   tiserver open HOME MANIFEST       open the message on stdin as the process
  *
  * GET answers a message sealing --data to the attested recipient; POST
  * stores a message once per (run, seq) in the SQLite file --store; GET
@@ -364,7 +366,8 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		    &claims, &e);
 		free(ev);
 		if (rc != 0) {
-			if (strncmp(e.msg, "policy denied", 13) == 0)
+			/* "policy denied: ...", "policy does not name sim" */
+			if (strncmp(e.msg, "policy ", 7) == 0)
 				return fail(c, "policy-denied", e.msg, NULL);
 			return challenge(s, c, "bad-evidence", e.msg);
 		}
@@ -532,6 +535,8 @@ serve(int argc, char **argv)
 	}
 	if (vo.trust == NULL)
 		die(EXIT_USAGE, "--trust is required");
+	if (vo.policy == NULL)
+		vo.policy = ".tee == \"sim\"";
 	if ((s.verifier = verifier_new(&vo, &e)) == NULL)
 		die_err(&e);
 	s.nonces = tiproto_nonces_new(4096, nonce_ttl);
@@ -716,21 +721,36 @@ quote(int argc, char **argv)
 	return 0;
 }
 
-/* trust HOME: the stand-in platform's trust root. */
+/* open HOME MANIFEST: the plaintext of the message on stdin, as the process. */
 static int
-trust(int argc, char **argv)
+open_msg(int argc, char **argv)
 {
-	struct tikeys k;
+	char mm[MEASUREMENT_LEN], *line = NULL;
+	size_t cap = 0, n;
+	ssize_t r;
+	struct message m;
+	struct age_keys *k;
+	struct tikeys t;
+	unsigned char *pt;
 	struct err e;
-	char pub[SIG_SIGNER_LEN];
 
-	if (argc < 2)
-		die(EXIT_USAGE, "trust HOME");
-	if (evidence_keys(argv[1], "sha256:0000000000000000000000000000000000000000000000000000000000000000", &k, &e) != 0)
+	if (argc < 3)
+		die(EXIT_USAGE, "open HOME MANIFEST");
+	measure(argv[2], mm);
+	if ((r = getline(&line, &cap, stdin)) <= 0)
+		die(EXIT_DATA, "no message");
+	if (message_parse(line, (size_t)r, &m, &e) != 0 ||
+	    evidence_keys(argv[1], mm, &t, &e) != 0 ||
+	    (k = age_keys_new()) == NULL ||
+	    age_add_x25519_identity(k, t.x_priv, &e) != 0 ||
+	    age_open_mem(m.sealed, m.sealedlen, k, &pt, &n, &e) != 0)
 		die_err(&e);
-	sig_signer_string(pub, k.ed_pub);
-	keys_wipe(&k);
-	printf("%s\n", pub);
+	fwrite(pt, 1, n, stdout);
+	free(pt);
+	free(line);
+	age_keys_free(k);
+	keys_wipe(&t);
+	message_fini(&m);
 	close_stdout();
 	return 0;
 }
@@ -739,7 +759,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		die(EXIT_USAGE, "serve|gen|mint|trust ...");
+		die(EXIT_USAGE, "serve|gen|mint|quote|open ...");
 	if (strcmp(argv[1], "serve") == 0)
 		return serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "gen") == 0)
@@ -748,7 +768,7 @@ main(int argc, char **argv)
 		return mint(argc - 1, argv + 1);
 	if (strcmp(argv[1], "quote") == 0)
 		return quote(argc - 1, argv + 1);
-	if (strcmp(argv[1], "trust") == 0)
-		return trust(argc - 1, argv + 1);
+	if (strcmp(argv[1], "open") == 0)
+		return open_msg(argc - 1, argv + 1);
 	die(EXIT_USAGE, "unknown command %s", argv[1]);
 }
