@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# launcher.sh: one run of the store/taxi integration, as an operator runs
+# it from cron or a systemd timer:
+#
+#   ti-fetch (the Store's customers, sealed to the process)
+#     | ti-run (eligible.jq inside a compartment; output sealed to the Taxi)
+#     | ti-post (delivered to the Taxi, spooled until acknowledged)
+#
+# Configuration comes from the environment, or from KEY=VALUE lines in the
+# file given as the only argument (systemd's EnvironmentFile format; the
+# file is read, never executed):
+#   TI_MANIFEST      the process's manifest (required)
+#   STORE_URL        the Store resource(s) to read, space-separated (required)
+#   TAXI_URL         where bookings go (required)
+#   TI_HOME          the platform directory (ti-attest init)
+#   LAUNCHER_LOCK    lock file (default $TI_HOME/launcher.lock)
+#   LAUNCHER_WAIT    seconds to wait for a previous run (default 0: skip)
+#   LAUNCHER_LOG     append log lines here (default: stderr)
+#   LAUNCHER_SPOOL   ti-post's spool directory (default: ti-post's own)
+#   LAUNCHER_TEE     keep copies of the (sealed) streams between the tools
+#                    in this directory, for audit
+#   FETCH_OPTS, RUN_OPTS, POST_OPTS   further options for each tool
+#
+# Logs hold times, exit codes and the tools' one-line diagnostics, which
+# never quote data. Exit status: 0 when every booking was delivered; 1 when
+# a previous run still holds the lock; 2 for a configuration error;
+# otherwise the status of the first tool that failed (ti-fetch, then
+# ti-run, then ti-post; see their man pages: 8 means some bookings wait in
+# the spool for the next run).
+set -u -o pipefail
+umask 077
+
+log() {
+	printf '%s launcher[%d]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" $$ \
+	    "$*" >&2
+}
+
+if [ $# -gt 1 ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
+	sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	[ $# -gt 1 ] && exit 2
+	exit 0
+fi
+if [ $# -eq 1 ]; then
+	[ -r "$1" ] || { log "cannot read configuration $1"; exit 2; }
+	while IFS= read -r line || [ -n "$line" ]; do
+		case $line in ''|'#'*) continue ;; esac
+		key=${line%%=*} val=${line#*=}
+		case $key in
+		TI_MANIFEST|STORE_URL|TAXI_URL|TI_HOME|LAUNCHER_LOCK|\
+		LAUNCHER_WAIT|LAUNCHER_LOG|LAUNCHER_SPOOL|LAUNCHER_TEE|\
+		FETCH_OPTS|RUN_OPTS|POST_OPTS|PATH)
+			val=${val#\"} val=${val%\"}
+			export "$key=$val" ;;
+		*) log "$1: unknown setting $key"; exit 2 ;;
+		esac
+	done <"$1"
+fi
+for v in TI_MANIFEST STORE_URL TAXI_URL; do
+	[ -n "${!v:-}" ] || { log "$v is not set"; exit 2; }
+done
+[ -r "$TI_MANIFEST" ] || { log "cannot read $TI_MANIFEST"; exit 2; }
+home=${TI_HOME:-${HOME:-/nonexistent}/.local/share/ti}
+if [ -n "${LAUNCHER_LOG:-}" ]; then
+	exec 2>>"$LAUNCHER_LOG" || exit 4
+fi
+
+lock=${LAUNCHER_LOCK:-$home/launcher.lock}
+exec 9>>"$lock" || { log "cannot open lock $lock"; exit 4; }
+if ! flock -w "${LAUNCHER_WAIT:-0}" 9; then
+	log "skipped: a previous run still holds $lock"
+	exit 1
+fi
+
+post_opts=()
+[ -n "${LAUNCHER_SPOOL:-}" ] && post_opts+=(--spool "$LAUNCHER_SPOOL")
+read -r -a fetch_extra <<<"${FETCH_OPTS:-}"
+read -r -a run_extra <<<"${RUN_OPTS:-}"
+read -r -a post_extra <<<"${POST_OPTS:-}"
+read -r -a urls <<<"$STORE_URL"
+
+# cap NAME: pass a stream on, keeping a copy when LAUNCHER_TEE is set.
+cap() {
+	if [ -n "${LAUNCHER_TEE:-}" ]; then
+		tee "$LAUNCHER_TEE/$1"
+	else
+		cat
+	fi
+}
+
+start=$(date +%s)
+log "start: $(basename "$TI_MANIFEST"), ${#urls[@]} source(s)"
+ti-fetch --manifest "$TI_MANIFEST" "${fetch_extra[@]}" "${urls[@]}" |
+    cap fetch.ndjson |
+    ti-run --manifest "$TI_MANIFEST" "${run_extra[@]}" |
+    cap run.ndjson |
+    ti-post --manifest "$TI_MANIFEST" "${post_opts[@]}" "${post_extra[@]}" \
+        "$TAXI_URL"
+st=("${PIPESTATUS[@]}")
+rc=0
+for i in 0 2 4; do
+	if [ "${st[$i]}" -ne 0 ]; then
+		rc=${st[$i]}
+		break
+	fi
+done
+log "done: fetch=${st[0]} run=${st[2]} post=${st[4]} exit=$rc" \
+    "seconds=$(($(date +%s) - start))"
+exit "$rc"
