@@ -3,8 +3,8 @@
 
 CC      ?= cc
 CFLAGS  ?= -std=c11 -O2 -Wall -Wextra -Wpedantic
-CFLAGS  += -Werror -D_GNU_SOURCE -Ilib -MMD -MP
-LDFLAGS += -Wl,--as-needed
+override CFLAGS += -Werror -D_GNU_SOURCE -Ilib -MMD -MP
+override LDFLAGS += -Wl,--as-needed
 PKGS     = openssl libcurl libseccomp libmicrohttpd sqlite3 libcbor
 PREFIX  ?= /usr/local
 BINDIR   = $(PREFIX)/bin
@@ -12,16 +12,16 @@ MANDIR   = $(PREFIX)/share/man
 
 ifeq ($(SANITIZE),1)
 BUILD    = build/san
-CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all \
+override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer -g -O1
-LDFLAGS += -fsanitize=address,undefined
+override LDFLAGS += -fsanitize=address,undefined
 else
 BUILD   ?= build
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(PKG_CFLAGS)
+override CFLAGS += $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -ljq -lonig -lm
 
 TOOLS    = $(notdir $(wildcard cmd/*))

@@ -7,6 +7,7 @@
 
 #include "b64.h"
 #include "exitcode.h"
+#include "jsonio.h"
 #include "message.h"
 #include "sig.h"
 
@@ -54,7 +55,11 @@ message_parse(const char *line, size_t n, struct message *m, struct err *e)
 	if (n > MESSAGE_MAX)
 		return err_set(e, EXIT_DATA, "message too large (max %u bytes)",
 		    MESSAGE_MAX);
-	o = jv_parse_sized(line, (int)n);
+	o = jsonio_parse(line, n, "message", e);
+	if (!jv_is_valid(o)) {
+		jv_free(o);
+		return -1;
+	}
 	if (jv_get_kind(o) != JV_KIND_OBJECT) {
 		jv_free(o);
 		return err_set(e, EXIT_DATA, "not a message (expected a JSON object)");
