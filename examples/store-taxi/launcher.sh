@@ -11,6 +11,8 @@
 # file is read, never executed):
 #   TI_MANIFEST      the process's manifest (required)
 #   STORE_URL        the Store resource(s) to read, space-separated (required)
+#   LAUNCHER_SLURP   further named inputs, "NAME=URL ...": each is fetched
+#                    (sealed) and given to ti-run as --slurpfile NAME
 #   TAXI_URL         where bookings go (required)
 #   TI_HOME          the platform directory (ti-attest init)
 #   LAUNCHER_LOCK    lock file (default $TI_HOME/launcher.lock)
@@ -46,7 +48,7 @@ if [ $# -eq 1 ]; then
 		case $line in ''|'#'*) continue ;; esac
 		key=${line%%=*} val=${line#*=}
 		case $key in
-		TI_MANIFEST|STORE_URL|TAXI_URL|TI_HOME|LAUNCHER_LOCK|\
+		TI_MANIFEST|STORE_URL|TAXI_URL|TI_HOME|LAUNCHER_LOCK|LAUNCHER_SLURP|\
 		LAUNCHER_WAIT|LAUNCHER_LOG|LAUNCHER_SPOOL|LAUNCHER_TEE|\
 		FETCH_OPTS|RUN_OPTS|POST_OPTS|PATH)
 			val=${val#\"} val=${val%\"}
@@ -59,6 +61,13 @@ for v in TI_MANIFEST STORE_URL TAXI_URL; do
 	[ -n "${!v:-}" ] || { log "$v is not set"; exit 2; }
 done
 [ -r "$TI_MANIFEST" ] || { log "cannot read $TI_MANIFEST"; exit 2; }
+# A manifest names its program by the path it was measured with: run
+# from the manifest's directory so that relative paths resolve.
+mdir=$(cd "$(dirname "$TI_MANIFEST")" && pwd) || exit 2
+TI_MANIFEST=$mdir/$(basename "$TI_MANIFEST")
+for v in LAUNCHER_LOCK LAUNCHER_LOG LAUNCHER_SPOOL LAUNCHER_TEE TI_HOME; do
+	case ${!v:-} in ''|/*) ;; *) export "$v=$PWD/${!v}" ;; esac
+done
 home=${TI_HOME:-${HOME:-/nonexistent}/.local/share/ti}
 if [ -n "${LAUNCHER_LOG:-}" ]; then
 	exec 2>>"$LAUNCHER_LOG" || exit 4
@@ -87,11 +96,32 @@ cap() {
 	fi
 }
 
+cd "$mdir" || exit 4
 start=$(date +%s)
 log "start: $(basename "$TI_MANIFEST"), ${#urls[@]} source(s)"
+
+# Named inputs are fetched first, into a private directory; they are as
+# sealed there as on the wire.
+slurp_opts=()
+if [ -n "${LAUNCHER_SLURP:-}" ]; then
+	sdir=$(mktemp -d "${TMPDIR:-/tmp}/ti-launcher.XXXXXX") || exit 4
+	trap 'rm -rf "$sdir"' EXIT
+	for kv in $LAUNCHER_SLURP; do
+		name=${kv%%=*} url=${kv#*=}
+		rc=0
+		ti-fetch --manifest "$TI_MANIFEST" "${fetch_extra[@]}" \
+		    -o "$sdir/$name" "$url" || rc=$?
+		if [ "$rc" -ne 0 ]; then
+			log "done: fetch($name)=$rc exit=$rc"
+			exit "$rc"
+		fi
+		[ -n "${LAUNCHER_TEE:-}" ] && cp "$sdir/$name" "$LAUNCHER_TEE/$name.ndjson"
+		slurp_opts+=(--slurpfile "$name" "$sdir/$name")
+	done
+fi
 ti-fetch --manifest "$TI_MANIFEST" "${fetch_extra[@]}" "${urls[@]}" |
     cap fetch.ndjson |
-    ti-run --manifest "$TI_MANIFEST" "${run_extra[@]}" |
+    ti-run --manifest "$TI_MANIFEST" "${slurp_opts[@]}" "${run_extra[@]}" |
     cap run.ndjson |
     ti-post --manifest "$TI_MANIFEST" "${post_opts[@]}" "${post_extra[@]}" \
         "$TAXI_URL"
