@@ -71,6 +71,15 @@ $(BUILD)/test/helpers/static-%: test/helpers/static-%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 -D_GNU_SOURCE -static -o $@ $<
 
+# The exfiltration battery: hostile programs, one way out each, static
+# so that a compartment runs them with no libraries in its root.
+EXFIL_SRC = $(wildcard test/exfil/*.c)
+EXFIL    = $(EXFIL_SRC:test/exfil/%.c=$(BUILD)/test/exfil/%)
+$(BUILD)/test/exfil/%: test/exfil/%.c test/exfil/exfil.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -D_GNU_SOURCE -static -o $@ $<
+check: $(EXFIL)
+
 deps:
 	@scripts/deps.sh
 
@@ -101,3 +110,6 @@ clean:
 	rm -rf build $(MANS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# The age unit test inflates the zlib-compressed CCTV vectors.
+$(BUILD)/test/age_test: LDLIBS += -lz

@@ -61,6 +61,24 @@ int age_add_x25519_identity(struct age_keys *k, const unsigned char priv[32],
     struct err *e);
 
 /*
+ * The recipient string "age1..." of key i of k (a recipient or an
+ * identity) into out. 0, or -1 (no such key, or a passphrase).
+ */
+int age_keys_recipient(const struct age_keys *k, size_t i,
+    char out[AGE_RECIPIENT_LEN]);
+
+/* Largest text age_keygen_text writes, NUL included. */
+#define AGE_KEYGEN_LEN 192
+
+/*
+ * A new X25519 identity in age-keygen's format ("# created: ...",
+ * "# public key: age1...", "AGE-SECRET-KEY-1...") into buf (cap bytes,
+ * NUL-terminated; the caller wipes it), its recipient into pub. 0, or -1.
+ */
+int age_keygen_text(char *buf, size_t cap, char pub[AGE_RECIPIENT_LEN],
+    struct err *e);
+
+/*
  * Seal everything read from in to the recipients of k, writing the age
  * file (armored if armor) to out. Constant memory. 0, or -1.
  */

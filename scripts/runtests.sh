@@ -6,6 +6,7 @@ set -u
 BUILD=${BUILD:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 4
+case $BUILD in *san*) export TI_SANITIZE=1 ;; *) export TI_SANITIZE=0 ;; esac
 export TI_TOP=$top TI_BUILD=$top/$BUILD TI_SHARED=${TI_SHARED:-$top/../shared}
 export PATH="$top/$BUILD/bin:$PATH"
 export LSAN_OPTIONS="suppressions=$top/test/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
