@@ -28,7 +28,7 @@ cd "$tmp"
 umask 077
 
 export TI_HOME=$tmp/home
-ti-attest init >/dev/null
+ti-attest init >/dev/null 2>&1
 openssl genpkey -algorithm ed25519 -out store.key 2>/dev/null
 openssl pkey -in store.key -pubout -out store.pub
 ti-seal keygen -o taxi.key 2>/dev/null
@@ -40,14 +40,18 @@ meas=$(ti-attest measure --manifest m.json)
 printf '{"/customers":["%s"]}\n' "$meas" >store-policy.json
 printf '{"/bookings":["%s"]}\n' "$meas" >taxi-policy.json
 
-# start NAME ARGS...: a service in the background; prints its port.
+# start NAME ARGS...: a service in the background, its port in $port.
 start() {
 	local name=$1 i
 	shift
-	"$@" --port-file "$name.port" 2>"$name.log" &
+	rm -f "$name.port"
+	"$@" --port-file "$name.port" >/dev/null 2>"$name.log" &
 	pids+=($!)
 	for i in $(seq 200); do
-		[ -s "$name.port" ] && { cat "$name.port"; return; }
+		if [ -s "$name.port" ]; then
+			port=$(cat "$name.port")
+			return
+		fi
 		sleep 0.05
 	done
 	echo "bench: $name did not start" >&2
@@ -72,13 +76,17 @@ for n in $sizes; do
 	rm -f store.db taxi.db* ptaxi.db* ./*.port
 	echo "bench: generating $n customers" >&2
 	store-service --db store.db --gen "$n"
-	sp=$(start store store-service --db store.db --key store.key \
-	    --trust "$TI_HOME/root.pem" --policy store-policy.json)
-	tp=$(start taxi taxi-service --db taxi.db --identity taxi.key \
+	start store store-service --db store.db --key store.key \
+	    --trust "$TI_HOME/root.pem" --policy store-policy.json
+	sp=$port
+	start taxi taxi-service --db taxi.db --identity taxi.key \
 	    --trust "$TI_HOME/root.pem" --policy taxi-policy.json \
-	    --token-file token)
-	psp=$(start pstore store-service --db store.db --plain)
-	ptp=$(start ptaxi taxi-service --db ptaxi.db --token-file token --plain)
+	    --token-file token
+	tp=$port
+	start pstore store-service --db store.db --plain
+	psp=$port
+	start ptaxi taxi-service --db ptaxi.db --token-file token --plain
+	ptp=$port
 	urls="" purls=""
 	for ((a = 0; a < n; a += page)); do
 		urls="$urls http://127.0.0.1:$sp/customers?after=$a&limit=$page"

@@ -44,7 +44,8 @@ setup_file() {
 	store-service --db store.db --dump /customers >customers.ndjson
 	jq -c -f eligible.jq customers.ndjson | sort >expected.ndjson
 	store-service --db store.db --key store.key --trust "$TI_HOME/root.pem" \
-	    --policy store-policy.json --port-file store.port 2>store.log &
+	    --policy store-policy.json --port-file store.port >/dev/null \
+	    2>store.log 3>&- &
 	echo $! >store.pid
 	start_taxi taxi
 	for f in store.port taxi.port; do
@@ -58,7 +59,8 @@ setup_file() {
 start_taxi() {
 	taxi-service --db "$1.db" --identity taxi.key \
 	    --trust "$TI_HOME/root.pem" --policy taxi-policy.json \
-	    --token-file operator.token --port-file "$1.port" 2>"$1.log" &
+	    --token-file operator.token --port-file "$1.port" >/dev/null \
+	    2>"$1.log" 3>&- &
 	echo $! >"$1.pid"
 }
 
