@@ -159,6 +159,37 @@ launch() {	# launch MANIFEST [ENV...]: the launcher, status and stderr
 	assert_success
 }
 
+@test "another process booking the same customers the same day adds nobody" {
+	msgs=$(sqlite3 taxi.db "SELECT count(*) FROM messages")
+	run env TI_MANIFEST=join.json STORE_URL="$STORE/contacts" \
+	    LAUNCHER_SLURP="receipts=$STORE/receipts" TAXI_URL="$TAXI/bookings" \
+	    LAUNCHER_LOCK="$D/launcher.lock" "$EX/launcher.sh"
+	assert_success
+	[ "$(sqlite3 taxi.db "SELECT count(*) FROM messages")" -gt "$msgs" ]
+	bookings >same.ndjson
+	run diff expected.ndjson same.ndjson
+	assert_success
+}
+
+@test "the plaintext twins (benchmarking only) give the same bookings" {
+	store-service --db store.db --plain --port-file pstore.port \
+	    >/dev/null 2>pstore.log 3>&- &
+	echo $! >pstore.pid
+	taxi-service --db ptaxi.db --token-file operator.token --plain \
+	    --port-file ptaxi.port >/dev/null 2>ptaxi.log 3>&- &
+	echo $! >ptaxi.pid
+	for f in pstore.port ptaxi.port; do
+		for _ in $(seq 100); do [ -s $f ] && break; sleep 0.05; done
+	done
+	grep -q "BENCHMARKING ONLY" pstore.log
+	curl -sf "http://127.0.0.1:$(cat pstore.port)/customers" |
+	    jq -c -f eligible.jq |
+	    curl -sf --data-binary @- "http://127.0.0.1:$(cat ptaxi.port)/bookings"
+	bookings "http://127.0.0.1:$(cat ptaxi.port)" >plain.ndjson
+	run diff expected.ndjson plain.ndjson
+	assert_success
+}
+
 @test "the store answers an unattested request with a challenge and nothing else" {
 	run curl -s -D hdr -o body "$STORE/customers"
 	assert_success
@@ -303,7 +334,7 @@ attest() {
 }
 
 @test "the services stop on SIGTERM, cleanly (no sanitizer report)" {
-	for p in store taxi taxi2; do
+	for p in store taxi taxi2 pstore ptaxi; do
 		[ -e $p.pid ] || continue
 		kill "$(cat $p.pid)"
 		for _ in $(seq 200); do
@@ -313,8 +344,10 @@ attest() {
 		run kill -0 "$(cat $p.pid)"
 		assert_failure
 		rm $p.pid
+		name=${p%2}
+		name=${name#p}
 		run tail -1 $p.log
-		assert_output "${p%2}-service: stopped"
+		assert_output "$name-service: stopped"
 		run grep -c Sanitizer $p.log
 		assert_output 0
 	done
