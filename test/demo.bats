@@ -138,6 +138,14 @@ launch() {	# launch MANIFEST [ENV...]: the launcher, status and stderr
 	[ "$(bookings | wc -l)" -eq "$before" ]
 }
 
+@test "a source that fails after another was read books nothing" {
+	msgs=$(sqlite3 taxi.db "SELECT count(*) FROM messages")
+	launch eligible.json STORE_URL="$STORE/customers?limit=10 $STORE/nowhere"
+	assert_failure 7
+	assert_output --partial "fetch=7"
+	[ "$(sqlite3 taxi.db "SELECT count(*) FROM messages")" -eq "$msgs" ]
+}
+
 @test "a process that tries to send data elsewhere is stopped by ti-run" {
 	before=$(bookings | wc -l)
 	launch exfil.json

@@ -119,7 +119,24 @@ if [ -n "${LAUNCHER_SLURP:-}" ]; then
 		slurp_opts+=(--slurpfile "$name" "$sdir/$name")
 	done
 fi
-ti-fetch --manifest "$TI_MANIFEST" "${fetch_extra[@]}" "${urls[@]}" |
+# One ti-fetch per source, so that ti-run works on the first while the
+# next is fetched (a ti-fetch of several URLs writes nothing until it has
+# them all). ti-run releases nothing unless all of its input authenticates:
+# when a fetch fails, a line that is no message makes sure it fails too.
+fetch_all() {
+	local u rc
+	for u in "${urls[@]}"; do
+		rc=0
+		ti-fetch --manifest "$TI_MANIFEST" "${fetch_extra[@]}" "$u" ||
+		    rc=$?
+		if [ "$rc" -ne 0 ]; then
+			echo "fetch failed"
+			return "$rc"
+		fi
+	done
+}
+
+fetch_all |
     cap fetch.ndjson |
     ti-run --manifest "$TI_MANIFEST" "${slurp_opts[@]}" "${run_extra[@]}" |
     cap run.ndjson |
