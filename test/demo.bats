@@ -248,6 +248,22 @@ attest() {
 	assert_output 403
 }
 
+@test "a store that admits only hardware refuses sim evidence (403)" {
+	store-service --db store.db --key store.key --trust "$TI_HOME/root.pem" \
+	    --policy store-policy.json --tee '.tee == "tdx"' \
+	    --port-file hw.port >/dev/null 2>hw.log 3>&- &
+	echo $! >hw.pid
+	for _ in $(seq 100); do [ -s hw.port ] && break; sleep 0.05; done
+	hw=http://127.0.0.1:$(cat hw.port)
+	read -r n ev < <(attest "$hw/customers" eligible.json)
+	run curl -s -D hdr -o body -w '%{http_code}' \
+	    -H "Authorization: TI-Attest $ev" -H "TI-Nonce: $n" "$hw/customers"
+	assert_output 403
+	grep -q "^TI-Error: policy-denied" hdr
+	kill "$(cat hw.pid)"
+	rm hw.pid
+}
+
 @test "the store refuses forged evidence (401) and unknown resources (404)" {
 	read -r n ev < <(attest "$STORE/customers" eligible.json)
 	# One character of the signature changed.
