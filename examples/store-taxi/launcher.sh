@@ -37,10 +37,14 @@ log() {
 	    "$*" >&2
 }
 
-if [ $# -gt 1 ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
-	sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
-	[ $# -gt 1 ] && exit 2
+usage() { sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
+	usage
 	exit 0
+fi
+if [ $# -gt 1 ]; then
+	usage >&2
+	exit 2
 fi
 if [ $# -eq 1 ]; then
 	[ -r "$1" ] || { log "cannot read configuration $1"; exit 2; }
