@@ -728,7 +728,12 @@ in_start(struct in *in, struct err *e)
 	}
 	if (in->rlen - in->rpos < 5 ||
 	    memcmp(in->raw + in->rpos, "-----", 5) != 0) {
-		if (space)
+		size_t n = in->rlen - in->rpos;
+		/* Say so at once rather than after a long first line. */
+		if (n > 19)
+			n = 19;
+		if (space || memcmp(in->raw + in->rpos, "age-encryption.org/",
+		    n) != 0)
 			return err_set(e, EXIT_DATA, "not an age file");
 		return 0;
 	}
