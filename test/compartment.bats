@@ -88,6 +88,17 @@ violation() {
 	refute_output --partial "hi"
 }
 
+@test "a dynamic executable reads its own libraries, not their neighbours" {
+	lib=$(realpath /usr/lib/x86_64-linux-gnu/libonig.so.5) || skip "no libonig"
+	other=$(realpath /usr/lib/x86_64-linux-gnu/libz.so.1) || skip "no libz"
+	run bash -c "'$CR' /usr/bin/jq -n --rawfile x '$lib' '\$x|length' | cat"
+	assert_success
+	assert_output --regexp '^[0-9]+$'
+	run bash -c "'$CR' /usr/bin/jq -n --rawfile x '$other' '\$x|length' | cat"
+	assert_output --partial "Permission denied"
+	assert_output --partial "program exited with status 2"
+}
+
 @test "a function runs in the compartment" {
 	run "$CR" --fn hello
 	assert_success
