@@ -734,6 +734,40 @@ locked_flags(const char *path)
 }
 
 #define NEWROOT "/tmp"
+#define LOCALTIME "/etc/localtime"
+
+/*
+ * The compartment's time zone: UTC, as a version 1 TZif file with one
+ * type and no transitions. Without it, the C library's first localtime,
+ * mktime or strftime (jq's todate, fromdate) opens /etc/localtime, which
+ * would be a violation or the host's zone.
+ */
+static int
+write_localtime(void)
+{
+	static const unsigned char tzif[54] = {
+		'T', 'Z', 'i', 'f', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0,
+		0, 0, 0, 0,	/* isutcnt */
+		0, 0, 0, 0,	/* isstdcnt */
+		0, 0, 0, 0,	/* leapcnt */
+		0, 0, 0, 0,	/* timecnt */
+		0, 0, 0, 1,	/* typecnt */
+		0, 0, 0, 4,	/* charcnt */
+		0, 0, 0, 0, 0, 0,	/* utoff 0, isdst 0, desigidx 0 */
+		'U', 'T', 'C', 0,
+	};
+	char path[] = NEWROOT LOCALTIME;
+	int fd, rc = 0;
+
+	if (mkdirs(path) != 0 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) < 0)
+		return -1;
+	if (write(fd, tzif, sizeof(tzif)) != (ssize_t)sizeof(tzif))
+		rc = -1;
+	close(fd);
+	return rc;
+}
 
 static int
 make_root(const struct setup *s, char *why, size_t len)
@@ -792,6 +826,11 @@ make_root(const struct setup *s, char *why, size_t len)
 	 * (most of a millisecond). The old tree stays below, unreachable:
 	 * no fd points into it, chroot and mount are off the allow-list,
 	 * and Landlock grants nothing outside the new root. */
+	if (write_localtime() != 0) {
+		fill(why, len, "cannot create /etc/localtime: %s",
+		    strerror(errno));
+		return -1;
+	}
 	if (chdir(NEWROOT) != 0 || mount(".", "/", NULL, MS_MOVE, NULL) != 0 ||
 	    chroot(".") != 0 || chdir("/") != 0) {
 		fill(why, len, "cannot switch to the new root: %s",
@@ -911,6 +950,7 @@ set_landlock(const struct setup *s)
 	rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
 	if (rfd < 0)
 		payload_fail(s, "landlock_create_ruleset");
+	add_rule(s, rfd, LOCALTIME, LL_FS_READ_FILE);
 	if (s->o->exec_path != NULL && s->plan->nfiles < 0) {
 		/* The root holds only the executable, loader and libraries. */
 		add_rule(s, rfd, "/", LL_FS_EXECUTE | LL_FS_READ_FILE);
@@ -1142,8 +1182,12 @@ open_allowed(const struct setup *s, const char *path, unsigned long flags)
 	};
 	size_t i;
 
-	if (s->plan == NULL || (flags & (O_WRONLY | O_RDWR | O_CREAT |
-	    O_TRUNC | O_APPEND | O_PATH)) != 0 || strstr(path, "/..") != NULL)
+	if ((flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
+	    O_PATH)) != 0 || strstr(path, "/..") != NULL)
+		return 0;
+	if (strcmp(path, LOCALTIME) == 0)
+		return 1;	/* our UTC zone file, for everyone */
+	if (s->plan == NULL)
 		return 0;
 	if (strcmp(path, "/etc/ld.so.cache") == 0 ||
 	    strcmp(path, s->plan->exe) == 0)

@@ -173,6 +173,15 @@ violation() {
 	assert_output --partial "resource limit: memory"
 }
 
+@test "time zone functions work and see UTC, not the host's zone" {
+	run bash -c "echo 1425599507 | TZ=Asia/Tokyo '$CR' --fn jq '[todate, strflocaltime(\"%H:%M %Z\"), (todate|fromdate)]'"
+	assert_success
+	assert_output '["2015-03-05T23:51:47Z","23:51 UTC",1425599507]'
+	run env TZ=Asia/Tokyo "$CR" /bin/date -d @0 +%H:%Z
+	assert_success
+	assert_output "00:UTC"
+}
+
 @test "a root caller's compartment runs under an unprivileged host uid" {
 	[ "$(id -u)" = 0 ] || skip "not root"
 	"$CR" --timeout 3000 "$X/spin" &
