@@ -593,8 +593,8 @@ serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, &s,
 	    MHD_OPTION_NOTIFY_COMPLETED, done, &s,
-	    /* Room for headers with evidence; MHD clears it per request. */
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+	    /* Room for headers with up to 64 KiB of evidence. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)160 * 1024,
 	    MHD_OPTION_THREAD_POOL_SIZE, 2u,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
