@@ -476,10 +476,13 @@ main(int argc, char **argv)
 		die_usage(USAGE, "--db is required");
 	if (gen != NULL) {
 		long n = strtol(gen, &end, 10);
-		unsigned long long sd = strtoull(seed, NULL, 10);
+		unsigned long long sd;
 
 		if (*gen == '\0' || *end != '\0' || n < 0)
 			die_usage(USAGE, "--gen: not a count: %s", gen);
+		sd = strtoull(seed, &end, 10);
+		if (*seed == '\0' || *end != '\0')
+			die_usage(USAGE, "--seed: not a number: %s", seed);
 		if (access(st.db, F_OK) == 0)
 			die(EXIT_USAGE, "%s: exists; --gen creates a new database",
 			    st.db);
