@@ -113,3 +113,7 @@ clean:
 
 # The age unit test inflates the zlib-compressed CCTV vectors.
 $(BUILD)/test/age_test: LDLIBS += -lz
+
+# The protocol test server checks client certificates through GnuTLS,
+# the TLS library libmicrohttpd is built on.
+$(BUILD)/test/helpers/tiserver: LDLIBS += -lgnutls
