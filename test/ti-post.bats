@@ -265,7 +265,10 @@ missing() {
 	(
 		for i in 1 2 3 4 5; do
 			sleep "$((RANDOM % 2)).$((RANDOM % 9 + 1))"
-			kill -9 "$(cat A.pid 2>/dev/null || echo $A_PID)" 2>/dev/null || true
+			old=$(cat A.pid 2>/dev/null || echo "$A_PID")
+			kill -9 "$old" 2>/dev/null || true
+			# Until it is gone, it holds the port and the store.
+			while kill -0 "$old" 2>/dev/null; do sleep 0.05; done
 			sleep 0.2
 			rm -f A.skey
 			"$TISERVER" serve --trust trust.pem --port "$port" --log A.log \
@@ -292,10 +295,16 @@ missing() {
 	done
 	wait "$killer"
 	SERVERS+=("$(cat A.pid)")
+	# The last receiver is up (a failed restart must fail the test, not hang it).
+	for _ in $(seq 100); do
+		curl -s "$u" -o /dev/null && break
+		sleep 0.1
+	done
+	curl -s -o /dev/null "http://127.0.0.1:$port/_stats"
 	if [ "$(missing)" -gt 0 ]; then
-		run ti-post --manifest m.json --spool "$sp" --retry 1000 "$u" <msgs
+		run timeout 120 ti-post --manifest m.json --spool "$sp" --retry 100 "$u" <msgs
 	else
-		run ti-post --resume "$sp" --retry 1000 "$u"
+		run timeout 120 ti-post --resume "$sp" --retry 100 "$u"
 	fi
 	echo "$output" >>counts
 	left=$(ls "$sp" | wc -l)
