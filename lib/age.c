@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,16 @@
 #include "io.h"
 #include "keyfile.h"
 
-#define CHUNK		65536			/* plaintext bytes per chunk */
+#define CHUNK		65536		/* plaintext bytes a chunk */
 #define TAGLEN		16
-#define ENC		(CHUNK + TAGLEN)	/* ciphertext bytes per chunk */
-#define BATCH		16			/* chunks per read and write */
-#define HEADER_MAX	(1024 * 1024)		/* largest header accepted */
-#define STANZA_MAX	4096			/* most stanzas in a header */
+#define ENC		(CHUNK + TAGLEN) /* ciphertext bytes per chunk */
+#ifndef BATCH
+#define BATCH		16		/* chunks per read and write */
+#endif
+#define HEADER_MAX	(1024 * 1024)	/* largest header accepted */
+#define STANZA_MAX	4096		/* most stanzas in a header */
 #define SCRYPT_DEFAULT	18
-#define SCRYPT_CAP	22			/* largest work factor opened */
+#define SCRYPT_CAP	22		/* largest work factor opened */
 #define PASS_MAX	1024
 #define ARMOR_COLS	64
 #define ARMOR_BEGIN	"-----BEGIN AGE ENCRYPTED FILE-----"
@@ -160,7 +163,7 @@ age_add_identity(struct age_keys *k, const char *s, struct err *e)
 
 	if (strncmp(s, "AGE-SECRET-KEY-PQ-1", 19) == 0)
 		return err_set(e, EXIT_DATA, "unsupported identity type: "
-		    "post-quantum (mlkem768x25519) identities are not supported");
+		    "post-quantum (mlkem768x25519)");
 	if (strncmp(s, "AGE-PLUGIN-", 11) == 0)
 		return err_set(e, EXIT_DATA,
 		    "unsupported identity type: plugin identities");
@@ -181,8 +184,8 @@ age_add_passphrase(struct age_keys *k, const char *pass, int log2n,
 	if (n == 0)
 		return err_set(e, EXIT_DATA, "empty passphrase");
 	if (n >= PASS_MAX)
-		return err_set(e, EXIT_DATA, "passphrase too long (max %d bytes)",
-		    PASS_MAX - 1);
+		return err_set(e, EXIT_DATA, "passphrase too long (max %d "
+		    "bytes)", PASS_MAX - 1);
 	if (log2n == 0)
 		log2n = SCRYPT_DEFAULT;
 	if (log2n < 1 || log2n > SCRYPT_CAP)
@@ -218,7 +221,8 @@ each_line(char *buf, size_t len, const char *path,
 		p[n] = '\0';
 		if (n > 0 && p[0] != '#') {
 			if (fn(k, p, e) != 0)
-				return err_prefix(e, "%s line %d", path, lineno);
+				return err_prefix(e, "%s line %d", path,
+				    lineno);
 			found++;
 		}
 		p = nl ? nl + 1 : end;
@@ -425,15 +429,20 @@ stream_nonce(unsigned char iv[12], uint64_t i, int last)
 	iv[11] = last ? 1 : 0;
 }
 
+/*
+ * ChaCha20-Poly1305 with c's key and a new iv: n bytes of in sealed into
+ * out, tag appended. Only the iv changes between chunks. 0, or -1.
+ */
 static int
-chunk_seal(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
+aead_seal(EVP_CIPHER_CTX *c, const unsigned char iv[12],
+    const unsigned char *aad, size_t aadlen, const unsigned char *in,
     size_t n, unsigned char *out)
 {
-	unsigned char iv[12];
 	int l;
 
-	stream_nonce(iv, i, last);
 	if (EVP_EncryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
+	    (aadlen > 0 && EVP_EncryptUpdate(c, NULL, &l, aad,
+	    (int)aadlen) != 1) ||
 	    (n > 0 && EVP_EncryptUpdate(c, out, &l, in, (int)n) != 1) ||
 	    EVP_EncryptFinal_ex(c, out + n, &l) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TAGLEN,
@@ -442,23 +451,46 @@ chunk_seal(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
 	return 0;
 }
 
-/* Decrypt n bytes (tag included) of chunk i into out. 0, or -1. */
+/* Open n bytes of in (tag included) into out. 0, or -1. */
 static int
-chunk_open(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
+aead_open(EVP_CIPHER_CTX *c, const unsigned char iv[12],
+    const unsigned char *aad, size_t aadlen, const unsigned char *in,
     size_t n, unsigned char *out)
 {
-	unsigned char iv[12];
 	size_t m = n - TAGLEN;
 	int l;
 
-	stream_nonce(iv, i, last);
-	if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
+	if (n < TAGLEN ||
+	    EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
+	    (aadlen > 0 && EVP_DecryptUpdate(c, NULL, &l, aad,
+	    (int)aadlen) != 1) ||
 	    (m > 0 && EVP_DecryptUpdate(c, out, &l, in, (int)m) != 1) ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TAGLEN,
 	    (void *)(in + m)) != 1 ||
 	    EVP_DecryptFinal_ex(c, out + m, &l) != 1)
 		return -1;
 	return 0;
+}
+
+static int
+chunk_seal(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
+    size_t n, unsigned char *out)
+{
+	unsigned char iv[12];
+
+	stream_nonce(iv, i, last);
+	return aead_seal(c, iv, NULL, 0, in, n, out);
+}
+
+/* Decrypt n bytes (tag included) of chunk i into out. 0, or -1. */
+static int
+chunk_open(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
+    size_t n, unsigned char *out)
+{
+	unsigned char iv[12];
+
+	stream_nonce(iv, i, last);
+	return aead_open(c, iv, NULL, 0, in, n, out);
 }
 
 /* Byte sources: a FILE or memory, with readall semantics. */
@@ -696,7 +728,12 @@ in_start(struct in *in, struct err *e)
 	}
 	if (in->rlen - in->rpos < 5 ||
 	    memcmp(in->raw + in->rpos, "-----", 5) != 0) {
-		if (space)
+		size_t n = in->rlen - in->rpos;
+		/* Say so at once rather than after a long first line. */
+		if (n > 19)
+			n = 19;
+		if (space || memcmp(in->raw + in->rpos, "age-encryption.org/",
+		    n) != 0)
 			return err_set(e, EXIT_DATA, "not an age file");
 		return 0;
 	}
@@ -712,7 +749,7 @@ in_start(struct in *in, struct err *e)
 /* Header. */
 
 struct stanza {
-	char *args[8];
+	char **args;
 	int argc;
 	unsigned char *body;
 	size_t bodylen;
@@ -733,7 +770,7 @@ header_free(struct header *h)
 	size_t i;
 
 	for (i = 0; i < h->n; i++) {
-		free(h->v[i].args[0]);
+		free(h->v[i].args);
 		wipe(h->v[i].body, h->v[i].bodylen);
 		free(h->v[i].body);
 	}
@@ -761,7 +798,8 @@ header_line(struct in *in, struct header *h, size_t *off, size_t *len,
 			size_t ncap = h->cap ? h->cap * 2 : 512;
 			char *nr;
 			if (ncap > HEADER_MAX)
-				return err_set(e, EXIT_DATA, "header too large");
+				return err_set(e, EXIT_DATA, "header too "
+				    "large");
 			if ((nr = realloc(h->raw, ncap)) == NULL)
 				return err_errno(e, EXIT_IO, "out of memory");
 			h->raw = nr;
@@ -788,38 +826,32 @@ static int
 stanza_args(struct stanza *s, const char *p, size_t n, struct err *e)
 {
 	char *a;
-	size_t i;
+	size_t i, argc = 1;
 
-	if ((a = malloc(n + 1)) == NULL)
+	for (i = 0; i < n; i++) {
+		if (p[i] == ' ')
+			argc++;
+		else if (p[i] < 0x21 || p[i] > 0x7e)
+			return err_set(e, EXIT_DATA, "malformed header: bad "
+			    "character in stanza");
+	}
+	/* One allocation: the argument pointers, then their text. */
+	if ((s->args = malloc(argc * sizeof(char *) + n + 1)) == NULL)
 		return err_errno(e, EXIT_IO, "out of memory");
+	a = (char *)(s->args + argc);
 	memcpy(a, p, n);
 	a[n] = '\0';
 	s->args[0] = a;
 	s->argc = 1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (a[i] == ' ') {
-			if (s->argc == 8) {
-				free(a);
-				s->args[0] = NULL;
-				return err_set(e, EXIT_DATA, "malformed header: "
-				    "too many stanza arguments");
-			}
 			a[i] = '\0';
 			s->args[s->argc++] = a + i + 1;
-		} else if (a[i] < 0x21 || a[i] > 0x7e) {
-			free(a);
-			s->args[0] = NULL;
-			return err_set(e, EXIT_DATA, "malformed header: bad "
-			    "character in stanza");
 		}
-	}
-	for (i = 0; i < (size_t)s->argc; i++)
-		if (s->args[i][0] == '\0') {
-			free(a);
-			s->args[0] = NULL;
+	for (i = 0; i < argc; i++)
+		if (s->args[i][0] == '\0')
 			return err_set(e, EXIT_DATA, "malformed header: empty "
 			    "stanza argument");
-		}
 	return 0;
 }
 
@@ -853,7 +885,8 @@ header_read(struct in *in, struct header *h, struct err *e)
 				goto fail;
 			}
 			if (len != 47 || p[3] != ' ' ||
-			    b64_decode(h->mac, &mn, p + 4, 43, B64_NOPAD) != 0 ||
+			    b64_decode(h->mac, &mn, p + 4, 43,
+			    B64_NOPAD) != 0 ||
 			    mn != 32) {
 				err_set(e, EXIT_DATA, "malformed header MAC");
 				goto fail;
@@ -876,9 +909,9 @@ header_read(struct in *in, struct header *h, struct err *e)
 		h->v = nv;
 		s = &h->v[h->n];
 		memset(s, 0, sizeof(*s));
+		h->n++;
 		if (stanza_args(s, p + 3, len - 3, e) != 0)
 			goto fail;
-		h->n++;
 		/* Body: full 64-column lines, then one shorter line. */
 		blen = 0;
 		for (;;) {
@@ -888,14 +921,14 @@ header_read(struct in *in, struct header *h, struct err *e)
 				goto fail;
 			p = h->raw + off;
 			if (len > 64) {
-				err_set(e, EXIT_DATA, "malformed header: stanza "
-				    "line longer than 64 columns");
+				err_set(e, EXIT_DATA, "malformed header: "
+				    "stanza line longer than 64 columns");
 				goto fail;
 			}
 			for (i = 0; i < len; i++)
 				if (!is_b64((unsigned char)p[i])) {
-					err_set(e, EXIT_DATA, "malformed header: "
-					    "bad stanza body");
+					err_set(e, EXIT_DATA, "malformed "
+					    "header: bad stanza body");
 					goto fail;
 				}
 			if ((nb = realloc(body, blen + len + 1)) == NULL) {
@@ -948,8 +981,8 @@ work_factor(const char *a, int *log2n, struct err *e)
 	int v = 0;
 
 	if (n == 0 || n > 2 || a[0] < '1' || a[0] > '9')
-		return err_set(e, EXIT_DATA, "malformed scrypt stanza: bad work "
-		    "factor");
+		return err_set(e, EXIT_DATA, "malformed scrypt stanza: bad "
+		    "work factor");
 	for (i = 0; i < n; i++) {
 		if (a[i] < '0' || a[i] > '9')
 			return err_set(e, EXIT_DATA, "malformed scrypt stanza: "
@@ -974,7 +1007,8 @@ header_check(const struct header *h, struct err *e)
 	for (i = 0; i < h->n; i++) {
 		const struct stanza *s = &h->v[i];
 		if (strcmp(s->args[0], "X25519") == 0) {
-			if (s->argc != 2 || arg_bytes(s->args[1], buf, 32) != 0 ||
+			if (s->argc != 2 ||
+			    arg_bytes(s->args[1], buf, 32) != 0 ||
 			    s->bodylen != 32)
 				return err_set(e, EXIT_DATA, "malformed X25519 "
 				    "stanza");
@@ -1026,7 +1060,8 @@ header_unwrap(const struct header *h, const struct age_keys *k,
 				memcpy(salt + 32, a->pub, 32);
 				if (hkdf(sc->shared, 32, salt, 64, X25519_INFO,
 				    sc->wrap) != 0)
-					return err_set(e, EXIT_IO, "HKDF failed");
+					return err_set(e, EXIT_IO, "HKDF "
+					    "failed");
 			} else if (iss && a->type == K_PASSPHRASE) {
 				arg_bytes(s->args[1], salt, 16);
 				work_factor(s->args[2], &log2n, e);
@@ -1226,20 +1261,242 @@ header_write(const struct age_keys *k, struct secrets *sc, struct sink *hdr,
 	return 0;
 }
 
+/*
+ * Batches of input for the payload loops. A region is a run of whole
+ * chunks followed by more input (more = 1), or the rest of the input
+ * (more = 0), whose last chunk is the final one. Files are read ahead by
+ * a thread (struct pump) so that reading overlaps the cipher; memory and
+ * armored input use one byte of lookahead instead.
+ */
+#define NSLOT 4
+
+struct pump {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	FILE *fp;
+	size_t cap, pre;
+	unsigned char *buf[NSLOT];
+	size_t len[NSLOT];
+	int full[NSLOT];
+	int err, quit, eof;
+};
+
+struct feed {
+	struct in *in;		/* lookahead mode: through bin_read, */
+	struct src *src;	/* or straight from src */
+	unsigned char *ib;
+	size_t cap, have, off;
+	struct pump *pump;	/* read-ahead mode */
+	size_t cur;
+	int started, running;
+};
+
+static void *
+pump_main(void *arg)
+{
+	struct pump *p = arg;
+	size_t i, s, n, got;
+	int err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	for (i = 0;; i++) {
+		s = i % NSLOT;
+		pthread_mutex_lock(&p->mu);
+		while (p->full[s] && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		pthread_mutex_unlock(&p->mu);
+		n = i == 0 ? p->pre : 0;
+		got = err = 0;
+		if (!p->eof) {
+			/* Cancellation may only interrupt a blocked read. */
+			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+			got = fread(p->buf[s] + n, 1, p->cap - n, p->fp);
+			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+			if (got < p->cap - n && ferror(p->fp))
+				err = errno ? errno : EIO;
+		}
+		pthread_mutex_lock(&p->mu);
+		p->len[s] = n + got;
+		p->full[s] = 1;
+		p->err = err;
+		if (p->len[s] < p->cap)
+			p->eof = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (p->eof || err)
+			break;
+	}
+	return NULL;
+}
+
+/* Wait for slot i; its length, or -1 on a read error. */
+static ssize_t
+pump_get(struct pump *p, size_t i, struct err *e)
+{
+	size_t s = i % NSLOT, n;
+	int err;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->full[s])
+		pthread_cond_wait(&p->cv, &p->mu);
+	n = p->len[s];
+	err = p->err;
+	pthread_mutex_unlock(&p->mu);
+	if (err) {
+		errno = err;
+		return err_errno(e, EXIT_IO, "error reading input");
+	}
+	return (ssize_t)n;
+}
+
+static void
+pump_put(struct pump *p, size_t i)
+{
+	pthread_mutex_lock(&p->mu);
+	p->full[i % NSLOT] = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * Set up f to read regions of whole units (chunks) from src, or from in
+ * when in != NULL; pre bytes (from in's lookahead) start the input.
+ */
+static void feed_fini(struct feed *);
+
 static int
-seal(struct src *in, struct sink *out, const struct age_keys *k,
+feed_init(struct feed *f, struct src *src, struct in *in, size_t unit,
+    int ahead, const unsigned char *pre, size_t npre, struct err *e)
+{
+	struct pump *p;
+	int j;
+
+	memset(f, 0, sizeof(*f));
+	f->cap = BATCH * unit;
+	if (!ahead || src->fp == NULL || (in != NULL && in->armored)) {
+lookahead:
+		f->in = in;
+		f->src = src;
+		f->cap = BATCH * unit + 1;
+		if ((f->ib = malloc(f->cap)) == NULL)
+			return err_errno(e, EXIT_IO, "out of memory");
+		return 0;
+	}
+	if ((p = f->pump = calloc(1, sizeof(*p))) == NULL)
+		return err_errno(e, EXIT_IO, "out of memory");
+	p->fp = src->fp;
+	p->cap = f->cap;
+	p->eof = src->eof;
+	for (j = 0; j < NSLOT; j++)
+		if ((p->buf[j] = malloc(p->cap)) == NULL)
+			return err_errno(e, EXIT_IO, "out of memory");
+	if (npre > 0)
+		memcpy(p->buf[0], pre, npre);
+	p->pre = npre;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (pthread_create(&p->th, NULL, pump_main, p) != 0) {
+		/* No threads (a confined process): read in this one. */
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		feed_fini(f);
+		memset(f, 0, sizeof(*f));
+		goto lookahead;
+	}
+	f->running = 1;
+	return 0;
+}
+
+static void
+feed_fini(struct feed *f)
+{
+	struct pump *p = f->pump;
+	int j;
+
+	if (f->ib != NULL)
+		wipe(f->ib, f->cap);
+	free(f->ib);
+	if (p == NULL)
+		return;
+	if (f->running) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_cancel(p->th);
+		pthread_join(p->th, NULL);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
+	for (j = 0; j < NSLOT; j++) {
+		if (p->buf[j] != NULL)
+			wipe(p->buf[j], p->cap);
+		free(p->buf[j]);
+	}
+	free(p);
+}
+
+/* The next region: *d, *n bytes; *more if input follows. 0, or -1. */
+static int
+feed_next(struct feed *f, unsigned char **d, size_t *n, int *more,
+    struct err *e)
+{
+	ssize_t r, r2;
+
+	if (f->pump == NULL) {
+		memmove(f->ib, f->ib + f->off, f->have - f->off);
+		f->have -= f->off;
+		if (f->in != NULL)
+			r = bin_read(f->in, f->ib + f->have,
+			    f->cap - f->have, e);
+		else
+			r = src_read(f->src, f->ib + f->have, f->cap - f->have,
+			    e);
+		if (r < 0)
+			return -1;
+		f->have += (size_t)r;
+		*d = f->ib;
+		*more = f->have == f->cap;
+		*n = f->off = *more ? f->cap - 1 : f->have;
+		return 0;
+	}
+	if (f->started)
+		pump_put(f->pump, f->cur++);
+	f->started = 1;
+	if ((r = pump_get(f->pump, f->cur, e)) < 0)
+		return -1;
+	*d = f->pump->buf[f->cur % NSLOT];
+	*n = (size_t)r;
+	*more = 0;
+	if ((size_t)r == f->cap) {
+		if ((r2 = pump_get(f->pump, f->cur + 1, e)) < 0)
+			return -1;
+		*more = r2 > 0;
+	}
+	return 0;
+}
+
+static int
+seal(struct src *in, struct sink *out, const struct age_keys *k, int ahead,
     struct err *e)
 {
 	struct secrets sc;
 	struct sink hdr;
-	unsigned char nonce[16], *ib = NULL, *ob = NULL;
+	struct feed f;
+	unsigned char nonce[16], *ob = NULL, *d;
 	EVP_CIPHER_CTX *c = NULL;
-	size_t cap = BATCH * CHUNK + 1, have = 0;
 	uint64_t ci = 0;
-	int rc = -1;
+	size_t n, off, on;
+	int more, rc = -1;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&hdr, 0, sizeof(hdr));
+	memset(&f, 0, sizeof(f));
 	if (header_write(k, &sc, &hdr, e) != 0)
 		goto out;
 	if (RAND_bytes(nonce, 16) != 1) {
@@ -1253,47 +1510,32 @@ seal(struct src *in, struct sink *out, const struct age_keys *k,
 		err_set(e, EXIT_IO, "cipher setup failed");
 		goto out;
 	}
-	if ((ib = malloc(cap)) == NULL || (ob = malloc(BATCH * ENC)) == NULL) {
+	if ((ob = malloc(BATCH * ENC)) == NULL) {
 		err_errno(e, EXIT_IO, "out of memory");
 		goto out;
 	}
 	if (sink_begin(out, e) != 0 ||
 	    sink_write(out, hdr.mem, hdr.memlen, e) != 0 ||
-	    sink_write(out, nonce, 16, e) != 0)
+	    sink_write(out, nonce, 16, e) != 0 ||
+	    feed_init(&f, in, NULL, CHUNK, ahead, NULL, 0, e) != 0)
 		goto out;
-	/*
-	 * Read one byte past whole chunks: a chunk is the final one only if
-	 * nothing follows it.
-	 */
-	for (;;) {
-		ssize_t r = src_read(in, ib + have, cap - have, e);
-		size_t off = 0, on = 0;
-		int eof;
-
-		if (r < 0)
+	do {
+		if (feed_next(&f, &d, &n, &more, e) != 0)
 			goto out;
-		have += (size_t)r;
-		eof = have < cap;
-		while (have - off > CHUNK) {
-			if (chunk_seal(c, ci++, 0, ib + off, CHUNK, ob + on) != 0)
-				goto cipherr;
-			off += CHUNK;
-			on += ENC;
-		}
-		if (eof) {
-			if (chunk_seal(c, ci, 1, ib + off, have - off,
+		for (off = on = 0; more ? off < n : n - off > CHUNK;
+		    off += CHUNK, on += ENC)
+			if (chunk_seal(c, ci++, 0, d + off, CHUNK,
 			    ob + on) != 0)
 				goto cipherr;
-			on += have - off + TAGLEN;
-			if (sink_write(out, ob, on, e) != 0)
-				goto out;
-			break;
+		if (!more) {
+			if (chunk_seal(c, ci, 1, d + off, n - off,
+			    ob + on) != 0)
+				goto cipherr;
+			on += n - off + TAGLEN;
 		}
 		if (sink_write(out, ob, on, e) != 0)
 			goto out;
-		memmove(ib, ib + off, have - off);
-		have -= off;
-	}
+	} while (more);
 	if (sink_end(out, e) != 0)
 		goto out;
 	rc = 0;
@@ -1301,10 +1543,8 @@ seal(struct src *in, struct sink *out, const struct age_keys *k,
 cipherr:
 	err_set(e, EXIT_IO, "ChaCha20-Poly1305 failed");
 out:
+	feed_fini(&f);
 	EVP_CIPHER_CTX_free(c);
-	if (ib != NULL)
-		wipe(ib, cap);
-	free(ib);
 	free(ob);
 	free(hdr.mem);
 	wipe(&sc, sizeof(sc));
@@ -1313,108 +1553,103 @@ out:
 
 /* Opening. */
 
+/* Open one region into ob (*on bytes); -1 with what authenticated in *on. */
+static int
+open_region(EVP_CIPHER_CTX *c, uint64_t *ci, const unsigned char *d,
+    size_t n, int more, unsigned char *ob, size_t *on, struct err *e)
+{
+	size_t off;
+
+	*on = 0;
+	/* Chunks followed by more data are not the final one. */
+	for (off = 0; more ? off < n : n - off > ENC; off += ENC) {
+		if (chunk_open(c, *ci, 0, d + off, ENC, ob + *on) != 0) {
+			if (chunk_open(c, *ci, 1, d + off, ENC, ob + *on) == 0)
+				return err_set(e, EXIT_DATA, "trailing data "
+				    "after the end of the encrypted file");
+			return err_set(e, EXIT_DATA, "chunk %llu does not "
+			    "authenticate (tampered or corrupt)",
+			    (unsigned long long)*ci);
+		}
+		(*ci)++;
+		*on += CHUNK;
+	}
+	if (more)
+		return 0;
+	n -= off;
+	if (n == 0 && *ci == 0)
+		return err_set(e, EXIT_DATA, "truncated: no payload");
+	if (n < TAGLEN)
+		return err_set(e, EXIT_DATA, "truncated: short final chunk");
+	if (chunk_open(c, *ci, 1, d + off, n, ob + *on) != 0) {
+		if (n == ENC && chunk_open(c, *ci, 0, d + off, n,
+		    ob + *on) == 0) {
+			/* A whole chunk, then the end: truncated. */
+			*on += CHUNK;
+			return err_set(e, EXIT_DATA, "truncated: the final "
+			    "chunk is missing");
+		}
+		return err_set(e, EXIT_DATA, "chunk %llu does not "
+		    "authenticate (tampered, truncated or corrupt)",
+		    (unsigned long long)*ci);
+	}
+	if (n == TAGLEN && *ci > 0)
+		return err_set(e, EXIT_DATA, "the final chunk is empty");
+	*on += n - TAGLEN;
+	return 0;
+}
+
 static int
 payload_open(struct in *in, struct sink *out, const unsigned char key[32],
-    struct err *e)
+    int ahead, struct err *e)
 {
-	unsigned char *ib = NULL, *ob = NULL;
+	struct feed f;
+	unsigned char *ob = NULL, *d;
 	EVP_CIPHER_CTX *c = NULL;
-	size_t cap = BATCH * ENC + 1, have = 0, off = 0, on = 0;
+	size_t n, on;
 	uint64_t ci = 0;
-	int rc = -1;
+	int more, rc = -1;
 
+	memset(&f, 0, sizeof(f));
 	if ((c = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_DecryptInit_ex(c, EVP_chacha20_poly1305(), NULL, key,
 	    NULL) != 1) {
 		err_set(e, EXIT_IO, "cipher setup failed");
 		goto out;
 	}
-	if ((ib = malloc(cap)) == NULL || (ob = malloc(BATCH * CHUNK)) == NULL) {
+	if ((ob = malloc(BATCH * CHUNK)) == NULL) {
 		err_errno(e, EXIT_IO, "out of memory");
 		goto out;
 	}
-	for (;;) {
-		ssize_t r = bin_read(in, ib + have, cap - have, e);
-		size_t n;
-		int eof;
-
-		if (r < 0)
-			goto flush;
-		have += (size_t)r;
-		eof = have < cap;
-		off = 0;
-		/* Chunks followed by more data are not the final one. */
-		while (have - off > ENC) {
-			if (chunk_open(c, ci, 0, ib + off, ENC, ob + on) != 0) {
-				if (chunk_open(c, ci, 1, ib + off, ENC,
-				    ob + on) == 0)
-					err_set(e, EXIT_DATA, "trailing data "
-					    "after the end of the encrypted "
-					    "file");
-				else
-					err_set(e, EXIT_DATA, "chunk %llu does "
-					    "not authenticate (tampered or "
-					    "corrupt)", (unsigned long long)ci);
-				goto flush;
-			}
-			ci++;
-			off += ENC;
-			on += CHUNK;
+	/* Unarmored, the lookahead bytes start the payload. */
+	if (feed_init(&f, &in->src, in, ENC, ahead, in->raw + in->rpos,
+	    in->armored ? 0 : in->rlen - in->rpos, e) != 0)
+		goto out;
+	if (f.pump != NULL)
+		in->rpos = in->rlen;
+	do {
+		if (feed_next(&f, &d, &n, &more, e) != 0)
+			goto out;
+		if (open_region(c, &ci, d, n, more, ob, &on, e) != 0) {
+			/* What authenticated is released, nothing more. */
+			sink_write(out, ob, on, NULL);
+			goto out;
 		}
-		if (!eof) {
-			if (sink_write(out, ob, on, e) != 0)
-				goto out;
-			on = 0;
-			memmove(ib, ib + off, have - off);
-			have -= off;
-			continue;
-		}
-		n = have - off;
-		if (n == 0 && ci == 0) {
-			err_set(e, EXIT_DATA, "truncated: no payload");
-			goto flush;
-		}
-		if (n < TAGLEN) {
-			err_set(e, EXIT_DATA, "truncated: short final chunk");
-			goto flush;
-		}
-		if (chunk_open(c, ci, 1, ib + off, n, ob + on) != 0) {
-			if (n == ENC && chunk_open(c, ci, 0, ib + off, n,
-			    ob + on) == 0) {
-				/* A whole chunk, then the end: truncated. */
-				on += CHUNK;
-				err_set(e, EXIT_DATA, "truncated: the final "
-				    "chunk is missing");
-			} else
-				err_set(e, EXIT_DATA, "chunk %llu does not "
-				    "authenticate (tampered, truncated or "
-				    "corrupt)", (unsigned long long)ci);
-			goto flush;
-		}
-		if (n == TAGLEN && ci > 0) {
-			err_set(e, EXIT_DATA, "the final chunk is empty");
-			goto flush;
-		}
-		on += n - TAGLEN;
 		if (sink_write(out, ob, on, e) != 0)
 			goto out;
-		rc = 0;
-		goto out;
-	}
-flush:
-	/* What authenticated before the failure is released, nothing more. */
-	sink_write(out, ob, on, NULL);
+	} while (more);
+	rc = 0;
 out:
+	feed_fini(&f);
 	EVP_CIPHER_CTX_free(c);
 	if (ob != NULL)
 		wipe(ob, BATCH * CHUNK);
-	free(ib);
 	free(ob);
 	return rc;
 }
 
 static int
-open_age(struct in *in, struct sink *out, const struct age_keys *k,
+open_age(struct in *in, struct sink *out, const struct age_keys *k, int ahead,
     struct err *e)
 {
 	struct header h;
@@ -1449,7 +1684,7 @@ open_age(struct in *in, struct sink *out, const struct age_keys *k,
 		err_set(e, EXIT_IO, "HKDF failed");
 		goto out;
 	}
-	rc = payload_open(in, out, sc.paykey, e);
+	rc = payload_open(in, out, sc.paykey, ahead, e);
 out:
 	header_free(&h);
 	wipe(&sc, sizeof(sc));
@@ -1459,8 +1694,8 @@ out:
 /* Public entry points. */
 
 int
-age_seal(FILE *in, FILE *out, const struct age_keys *k, int armor,
-    struct err *e)
+age_seal_ex(FILE *in, FILE *out, const struct age_keys *k, int armor,
+    int flags, struct err *e)
 {
 	struct src s;
 	struct sink o;
@@ -1470,11 +1705,19 @@ age_seal(FILE *in, FILE *out, const struct age_keys *k, int armor,
 	s.fp = in;
 	o.fp = out;
 	o.armor = armor;
-	return seal(&s, &o, k, e);
+	return seal(&s, &o, k, (flags & AGE_READAHEAD) != 0, e);
 }
 
 int
-age_open(FILE *in, FILE *out, const struct age_keys *k, struct err *e)
+age_seal(FILE *in, FILE *out, const struct age_keys *k, int armor,
+    struct err *e)
+{
+	return age_seal_ex(in, out, k, armor, 0, e);
+}
+
+int
+age_open_ex(FILE *in, FILE *out, const struct age_keys *k, int flags,
+    struct err *e)
 {
 	struct in *i;
 	struct sink o;
@@ -1485,9 +1728,15 @@ age_open(FILE *in, FILE *out, const struct age_keys *k, struct err *e)
 	memset(&o, 0, sizeof(o));
 	i->src.fp = in;
 	o.fp = out;
-	rc = open_age(i, &o, k, e);
+	rc = open_age(i, &o, k, (flags & AGE_READAHEAD) != 0, e);
 	free(i);
 	return rc;
+}
+
+int
+age_open(FILE *in, FILE *out, const struct age_keys *k, struct err *e)
+{
+	return age_open_ex(in, out, k, 0, e);
 }
 
 int
@@ -1502,7 +1751,7 @@ age_seal_mem(const void *in, size_t n, const struct age_keys *k, int armor,
 	s.mem = in;
 	s.memlen = n;
 	o.armor = armor;
-	if (seal(&s, &o, k, e) != 0) {
+	if (seal(&s, &o, k, 0, e) != 0) {
 		free(o.mem);
 		return -1;
 	}
@@ -1526,7 +1775,7 @@ age_open_mem(const void *in, size_t n, const struct age_keys *k,
 	memset(&o, 0, sizeof(o));
 	i->src.mem = in;
 	i->src.memlen = n;
-	rc = open_age(i, &o, k, e);
+	rc = open_age(i, &o, k, 0, e);
 	free(i);
 	if (rc != 0) {
 		wipe(o.mem, o.memcap);

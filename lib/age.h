@@ -94,6 +94,18 @@ int age_seal(FILE *in, FILE *out, const struct age_keys *k, int armor,
  */
 int age_open(FILE *in, FILE *out, const struct age_keys *k, struct err *e);
 
+/* Flags of age_seal_ex and age_open_ex. */
+#define AGE_READAHEAD 1	/* read input in a second thread (falls back to
+			   one thread if none can be started) */
+
+/* age_seal with flags; age_seal is age_seal_ex(..., 0, e). */
+int age_seal_ex(FILE *in, FILE *out, const struct age_keys *k, int armor,
+    int flags, struct err *e);
+
+/* age_open with flags; age_open is age_open_ex(..., 0, e). */
+int age_open_ex(FILE *in, FILE *out, const struct age_keys *k, int flags,
+    struct err *e);
+
 /* age_seal over memory: *out is malloc'd (caller frees). */
 int age_seal_mem(const void *in, size_t n, const struct age_keys *k,
     int armor, unsigned char **out, size_t *outlen, struct err *e);

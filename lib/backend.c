@@ -4,10 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "agekey.h"
 #include "backend.h"
 #include "exitcode.h"
-#include "hwevidence.h"
 #include "io.h"
+#include "sig.h"
 
 const struct attest_backend *const attest_backends[] = {
 	&attest_sim,
@@ -67,9 +70,36 @@ int
 attest_report_data(const struct attest_claims *c, unsigned char out[32],
     struct err *e)
 {
+	static const char label[] = "ti-attest/v1";
+	unsigned char nh[32], xpub[32], epub[32], flag, zero[32] = { 0 };
+	EVP_MD_CTX *ctx;
+	int rc = -1;
+
+	if (strncmp(c->measurement, "sha256:", 7) != 0 ||
+	    strlen(c->measurement) != 71)
+		return err_set(e, EXIT_DATA, "malformed measurement");
+	if (age_recipient_parse(c->recipient, xpub, e) != 0 ||
+	    sig_signer_parse(c->sig_key, epub, e) != 0)
+		return -1;
 	if (c->noncelen == 0 || c->noncelen > ATTEST_NONCE_MAX)
 		return err_set(e, EXIT_DATA, "nonce must be 1 to %d bytes",
 		    ATTEST_NONCE_MAX);
-	return hwevidence_binding(c->nonce, c->noncelen, c->measurement,
-	    c->recipient, c->sig_key, c->data, out, e);
+	if (EVP_Digest(c->nonce, c->noncelen, nh, NULL, EVP_sha256(),
+	    NULL) != 1 || (ctx = EVP_MD_CTX_new()) == NULL)
+		return err_set(e, EXIT_IO, "SHA-256 failed");
+	flag = c->data != NULL;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, label, sizeof(label) - 1) == 1 &&
+	    EVP_DigestUpdate(ctx, nh, 32) == 1 &&
+	    EVP_DigestUpdate(ctx, c->measurement, 71) == 1 &&
+	    EVP_DigestUpdate(ctx, xpub, 32) == 1 &&
+	    EVP_DigestUpdate(ctx, epub, 32) == 1 &&
+	    EVP_DigestUpdate(ctx, &flag, 1) == 1 &&
+	    EVP_DigestUpdate(ctx, c->data ? c->data : zero, 32) == 1 &&
+	    EVP_DigestFinal_ex(ctx, out, NULL) == 1)
+		rc = 0;
+	EVP_MD_CTX_free(ctx);
+	if (rc != 0)
+		err_set(e, EXIT_IO, "SHA-256 failed");
+	return rc;
 }

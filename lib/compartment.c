@@ -1,18 +1,19 @@
 /*
  * The linux compartment backend.
  *
- * Process tree (host pids):
+ * Process tree:
  *
- *   caller ── supervisor ── init (pid 1) ── payload (fn or exec)
+ *   caller ── init (pid 1, the supervisor) ── payload (fn or exec)
  *
- * The supervisor drops root (to 65534), creates user, pid, net, ipc, uts
- * and cgroup namespaces, forks init, and then answers the payload's
- * seccomp notifications (SECCOMP_RET_USER_NOTIF): every system call off
- * the allow-list stops the payload, the supervisor reads what was tried,
- * records it as a violation, fails the call and kills the pid namespace.
- * init builds an empty read-only root (tmpfs, plus the executable, its
- * loader and libraries for exec), reaps, and reports the payload's
- * status. The payload maps its fds, sets rlimits, drops capabilities,
+ * The caller clones init into new user, pid, mount, net, ipc, uts and
+ * cgroup namespaces and writes its id maps (a root caller's compartment
+ * maps to an unused host id). init builds an empty read-only root (a
+ * tmpfs, plus the executable, its loader and libraries for exec), forks
+ * the payload and supervises it: every system call off the seccomp
+ * allow-list stops the payload (SECCOMP_RET_USER_NOTIF), init reads what
+ * was tried, records it as a violation, fails the call and kills the
+ * namespace. init also keeps the wall clock, reaps, and reports to the
+ * caller. The payload maps its fds, sets rlimits, drops capabilities,
  * sets no_new_privs, Landlock and the seccomp filter, then runs.
  */
 #include <sys/types.h>
@@ -20,6 +21,9 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -84,13 +88,19 @@ struct ll_path_beneath {
 #define TI_ASAN 0
 #endif
 
-#define UNPRIV_ID 65534		/* the host uid/gid a root caller drops to */
+/* The host uid/gid of a root caller's compartments: no account uses it,
+ * so no other host process may signal or trace them. */
+#define UNPRIV_ID 2147483646
 #define INNER_ID 65534		/* uid/gid inside the user namespace */
 #define DEFAULT_MEMORY (1ULL << 30)
 #define DEFAULT_PROCS 16
 #define NOFILE_LIMIT 32
 
-/* Messages from the supervisor to the caller. */
+/* Linux 6.6 seccomp notifier flags, newer than Debian 12's headers. */
+#define NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#define NOTIF_SYNC_WAKE_UP 1UL
+
+/* Messages from init to the caller. */
 enum { REP_STARTED = 1, REP_ERROR, REP_RESULT };
 
 struct report {
@@ -100,17 +110,9 @@ struct report {
 	char msg[400];
 };
 
-/* Message from init to the supervisor. */
-struct istatus {
-	int kind;		/* 0: payload status; 1: setup error */
-	int status;
-	long maxrss_kb;
-	long cpu_ms;
-	char msg[256];
-};
-
 #define MAXBINDS 4
 #define MAXLINKS 8
+#define MAXFILES 40
 
 /* What an exec needs in its root, worked out in the caller. */
 struct plan {
@@ -118,7 +120,7 @@ struct plan {
 	int nbinds;
 	struct {
 		char path[PATH_MAX];
-		int fd;		/* O_PATH, opened in the caller */
+		int fd;		/* O_PATH, opened by init */
 		int dir;
 	} bind[MAXBINDS];
 	int nlinks;
@@ -126,12 +128,20 @@ struct plan {
 		char path[PATH_MAX];
 		char target[PATH_MAX];
 	} link[MAXLINKS];
+	/* The files Landlock lets the program read and execute: itself,
+	 * its loader, its libraries; -1: everything in the new root (a
+	 * library was not found where the loader's directory holds them). */
+	int nfiles;
+	char file[MAXFILES][PATH_MAX];
 };
 
 struct compartment {
-	pid_t pid;		/* the supervisor */
+	pid_t pid;		/* init, the supervisor */
 	int rfd;		/* its reports */
 	int done;
+	int failed;		/* it could not set up: code and msg */
+	int code;
+	char msg[400];
 	struct compartment_result r;
 };
 
@@ -144,13 +154,13 @@ struct setup {
 	int llabi;
 	unsigned long long data_limit;
 	long base_rss_kb;
-	pid_t caller;
+	int root;		/* the caller is root: drop to UNPRIV_ID */
 	int rep;		/* write end of the report pipe */
+	int sync[2];		/* caller to init: maps written, the filter */
 	int devnull;
-	int procfd;
 	int chan[2];
-	int st[2];
 	int chanfd;		/* the payload's number for chan[1] */
+	uintptr_t exec_at;	/* where the payload puts the path it execs */
 };
 
 static void
@@ -266,6 +276,16 @@ closeexcept(const int *keep, int n)
 
 /* ---- the seccomp filter (built in the caller, loaded by the payload) ---- */
 
+/* An argument comparison, spelt out: the SCMP_A* macros leave datum_b
+ * to the compiler, which clang's -Wmissing-field-initializers rejects. */
+static struct scmp_arg_cmp
+argeq(unsigned int arg, scmp_datum_t v)
+{
+	struct scmp_arg_cmp c = { arg, SCMP_CMP_EQ, v, 0 };
+
+	return c;
+}
+
 static int
 allow(scmp_filter_ctx ctx, int nr)
 {
@@ -299,6 +319,7 @@ build_filter(struct setup *s, struct err *e)
 		SCMP_SYS(sched_getaffinity), SCMP_SYS(tgkill),
 		SCMP_SYS(tkill), SCMP_SYS(restart_syscall),
 		SCMP_SYS(getrusage), SCMP_SYS(times), SCMP_SYS(getrlimit),
+		SCMP_SYS(pause), SCMP_SYS(rt_sigsuspend),
 		SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl),
 		SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
 		SCMP_SYS(shutdown),
@@ -341,17 +362,27 @@ build_filter(struct setup *s, struct err *e)
 			rc |= allow(ctx, exec[i]);
 	for (i = 0; i < sizeof(fcntl_ok) / sizeof(fcntl_ok[0]); i++)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_ok[i]));
+		    argeq(1, (scmp_datum_t)fcntl_ok[i]));
 	for (i = 0; i < sizeof(ioctl_ok) / sizeof(ioctl_ok[0]); i++)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctl_ok[i]));
+		    argeq(1, (scmp_datum_t)ioctl_ok[i]));
+	/*
+	 * The payload's own execve passes its path from a page at a random
+	 * address the program never learns (2^34 places): allowed without a
+	 * round trip to init. A program guessing it gets one try (a wrong
+	 * guess is a violation) and could only run what Landlock lets it
+	 * execute, the executable itself or its loader.
+	 */
+	if (o->exec_path != NULL && s->exec_at != 0)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 1,
+		    argeq(0, (scmp_datum_t)s->exec_at));
 	/* Reading limits is fine; lowering them too; raising hard ones
 	 * is refused by the kernel anyway. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
-	    SCMP_A0(SCMP_CMP_EQ, 0));
-	/* The payload hands its listener fd to the supervisor on chanfd. */
+	    argeq(0, 0));
+	/* The payload hands its listener fd to init on chanfd. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)s->chanfd));
+	    argeq(0, (scmp_datum_t)s->chanfd));
 	/* glibc probes these and falls back when told ENOSYS. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(rseq), 0);
@@ -425,10 +456,118 @@ elf_interp(const char *path, char *out, size_t len)
 	return 0;
 }
 
+/* Where a virtual address of an ELF file lies in the file; -1 if nowhere. */
+static off_t
+elf_offset(const Elf64_Phdr *ph, int nph, Elf64_Addr va)
+{
+	int i;
+
+	for (i = 0; i < nph; i++)
+		if (ph[i].p_type == PT_LOAD && va >= ph[i].p_vaddr &&
+		    va < ph[i].p_vaddr + ph[i].p_filesz)
+			return (off_t)(va - ph[i].p_vaddr + ph[i].p_offset);
+	return -1;
+}
+
+/* The DT_NEEDED names of an ELF file: their number, or -1. */
+static int
+elf_needed(const char *path, char (*names)[256], int max)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[64];
+	Elf64_Dyn dyn[256];
+	Elf64_Addr strtab = 0;
+	off_t stroff;
+	ssize_t got;
+	int fd, i, nph, ndyn = 0, n = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr))
+		goto bad;
+	nph = eh.e_phnum < 64 ? eh.e_phnum : 64;
+	if (pread(fd, ph, (size_t)nph * sizeof(ph[0]), (off_t)eh.e_phoff) !=
+	    (ssize_t)((size_t)nph * sizeof(ph[0])))
+		goto bad;
+	for (i = 0; i < nph; i++) {
+		if (ph[i].p_type != PT_DYNAMIC)
+			continue;
+		got = pread(fd, dyn, ph[i].p_filesz < sizeof(dyn) ?
+		    ph[i].p_filesz : sizeof(dyn), (off_t)ph[i].p_offset);
+		if (got <= 0)
+			goto bad;
+		ndyn = (int)(got / (ssize_t)sizeof(dyn[0]));
+	}
+	for (i = 0; i < ndyn && dyn[i].d_tag != DT_NULL; i++)
+		if (dyn[i].d_tag == DT_STRTAB)
+			strtab = dyn[i].d_un.d_ptr;
+	if (ndyn > 0 && (stroff = elf_offset(ph, nph, strtab)) < 0)
+		goto bad;
+	for (i = 0; i < ndyn && dyn[i].d_tag != DT_NULL; i++) {
+		if (dyn[i].d_tag != DT_NEEDED)
+			continue;
+		if (n == max || pread(fd, names[n], 255,
+		    stroff + (off_t)dyn[i].d_un.d_val) <= 0)
+			goto bad;
+		names[n][255] = '\0';
+		n++;
+	}
+	close(fd);
+	return n;
+bad:
+	close(fd);
+	return -1;
+}
+
+static int
+plan_file(struct plan *p, const char *path)
+{
+	int i;
+
+	for (i = 0; i < p->nfiles; i++)
+		if (strcmp(p->file[i], path) == 0)
+			return 0;	/* known (and its libraries too) */
+	if (p->nfiles == MAXFILES)
+		return -1;
+	snprintf(p->file[p->nfiles++], PATH_MAX, "%s", path);
+	return 1;
+}
+
+/* Add what file needs, found in libdir, recursively; -1 if not all. */
+static int
+plan_libs(struct plan *p, const char *libdir, const char *file, int depth)
+{
+	char names[32][256], cand[PATH_MAX], real[PATH_MAX];
+	int i, n, rc;
+
+	if (depth > 16 || (n = elf_needed(file, names, 32)) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strchr(names[i], '/') != NULL ||
+		    strlen(libdir) + strlen(names[i]) + 2 > sizeof(cand))
+			return -1;
+		strcpy(cand, libdir);
+		strcat(cand, "/");
+		strcat(cand, names[i]);
+		if (realpath(cand, real) == NULL ||
+		    strncmp(real, libdir, strlen(libdir)) != 0)
+			return -1;
+		if ((rc = plan_file(p, real)) < 0)
+			return -1;
+		if (rc == 1 && plan_libs(p, libdir, real, depth + 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 plan_bind(struct plan *p, const char *path, int dir)
 {
-	int fd, i;
+	struct stat st;
+	int i;
 
 	for (i = 0; i < p->nbinds; i++) {
 		size_t n = strlen(p->bind[i].path);
@@ -436,13 +575,19 @@ plan_bind(struct plan *p, const char *path, int dir)
 		    path[n] == '/')
 			return 0;	/* already inside a bound directory */
 	}
-	if (p->nbinds == MAXBINDS)
+	if (p->nbinds == MAXBINDS) {
+		errno = E2BIG;
 		return -1;
-	fd = open(path, O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
-	if (fd < 0)
+	}
+	/* init opens it (binds must come from its own mount namespace). */
+	if (stat(path, &st) != 0)
 		return -1;
+	if (dir != !!S_ISDIR(st.st_mode)) {
+		errno = dir ? ENOTDIR : EISDIR;
+		return -1;
+	}
 	snprintf(p->bind[p->nbinds].path, PATH_MAX, "%s", path);
-	p->bind[p->nbinds].fd = fd;
+	p->bind[p->nbinds].fd = -1;
 	p->bind[p->nbinds].dir = dir;
 	p->nbinds++;
 	return 0;
@@ -515,6 +660,7 @@ plan_make(struct plan *p, const char *exec_path, struct err *e)
 		    exec_path);
 	if (plan_bind(p, p->exe, 0) != 0)
 		return err_errno(e, EXIT_IO, "%s", p->exe);
+	plan_file(p, p->exe);
 	if (interp[0] == '\0')
 		return 0;	/* static: nothing else to see */
 	if (interp[0] != '/' || realpath(interp, real) == NULL)
@@ -523,12 +669,17 @@ plan_make(struct plan *p, const char *exec_path, struct err *e)
 	plan_links(p, interp, 0);
 	for (i = 0; i < sizeof(libroots) / sizeof(libroots[0]); i++)
 		plan_links(p, libroots[i], 0);
+	plan_file(p, real);
 	if ((slash = strrchr(real, '/')) != NULL && slash != real)
 		*slash = '\0';
 	if (plan_bind(p, real, 1) != 0)
 		return err_errno(e, EXIT_IO, "%s", real);
-	if (access("/etc/ld.so.cache", R_OK) == 0)
-		plan_bind(p, "/etc/ld.so.cache", 0);
+	if (access("/etc/ld.so.cache", R_OK) == 0 &&
+	    plan_bind(p, "/etc/ld.so.cache", 0) == 0)
+		plan_file(p, "/etc/ld.so.cache");
+	/* Like ldd: the libraries it needs, from the loader's directory. */
+	if (plan_libs(p, real, p->exe, 0) != 0)
+		p->nfiles = -1;
 	return 0;
 }
 
@@ -583,6 +734,40 @@ locked_flags(const char *path)
 }
 
 #define NEWROOT "/tmp"
+#define LOCALTIME "/etc/localtime"
+
+/*
+ * The compartment's time zone: UTC, as a version 1 TZif file with one
+ * type and no transitions. Without it, the C library's first localtime,
+ * mktime or strftime (jq's todate, fromdate) opens /etc/localtime, which
+ * would be a violation or the host's zone.
+ */
+static int
+write_localtime(void)
+{
+	static const unsigned char tzif[54] = {
+		'T', 'Z', 'i', 'f', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0,
+		0, 0, 0, 0,	/* isutcnt */
+		0, 0, 0, 0,	/* isstdcnt */
+		0, 0, 0, 0,	/* leapcnt */
+		0, 0, 0, 0,	/* timecnt */
+		0, 0, 0, 1,	/* typecnt */
+		0, 0, 0, 4,	/* charcnt */
+		0, 0, 0, 0, 0, 0,	/* utoff 0, isdst 0, desigidx 0 */
+		'U', 'T', 'C', 0,
+	};
+	char path[] = NEWROOT LOCALTIME;
+	int fd, rc = 0;
+
+	if (mkdirs(path) != 0 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) < 0)
+		return -1;
+	if (write(fd, tzif, sizeof(tzif)) != (ssize_t)sizeof(tzif))
+		rc = -1;
+	close(fd);
+	return rc;
+}
 
 static int
 make_root(const struct setup *s, char *why, size_t len)
@@ -594,10 +779,9 @@ make_root(const struct setup *s, char *why, size_t len)
 		fill(why, len, "cannot make mounts private: %s", strerror(errno));
 		return -1;
 	}
-	/* Mounts from the caller's namespace cannot be bound here: reopen
-	 * the sources in this one before the tmpfs hides /tmp. */
+	/* Open the sources here (a mount of the caller's namespace cannot
+	 * be bound in this one), before the tmpfs hides /tmp. */
 	for (i = 0; s->plan != NULL && i < s->plan->nbinds; i++) {
-		close(s->plan->bind[i].fd);
 		s->plan->bind[i].fd = open(s->plan->bind[i].path, O_PATH |
 		    O_CLOEXEC | (s->plan->bind[i].dir ? O_DIRECTORY : 0));
 		if (s->plan->bind[i].fd < 0)
@@ -637,9 +821,19 @@ make_root(const struct setup *s, char *why, size_t len)
 		    locked_flags(dst), NULL) != 0)
 			goto fail;
 	}
-	if (chdir(NEWROOT) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 ||
-	    umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
-		fill(why, len, "cannot pivot to the new root: %s",
+	/* Move the new root over the old one rather than pivot_root and
+	 * unmount: detaching the old root waits for an RCU grace period
+	 * (most of a millisecond). The old tree stays below, unreachable:
+	 * no fd points into it, chroot and mount are off the allow-list,
+	 * and Landlock grants nothing outside the new root. */
+	if (write_localtime() != 0) {
+		fill(why, len, "cannot create /etc/localtime: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (chdir(NEWROOT) != 0 || mount(".", "/", NULL, MS_MOVE, NULL) != 0 ||
+	    chroot(".") != 0 || chdir("/") != 0) {
+		fill(why, len, "cannot switch to the new root: %s",
 		    strerror(errno));
 		return -1;
 	}
@@ -702,10 +896,10 @@ set_limits(const struct setup *s)
 	setlimit(s, RLIMIT_NOFILE, NOFILE_LIMIT, NOFILE_LIMIT);
 	setlimit(s, RLIMIT_MEMLOCK, 0, 0);
 	setlimit(s, RLIMIT_MSGQUEUE, 0, 0);
-	/* The supervisor and init share the inner uid: count them. */
+	/* init and the payload share the inner uid: count them. */
 	procs = o->exec_path != NULL ?
 	    (o->max_procs ? o->max_procs : DEFAULT_PROCS) : 0;
-	setlimit(s, RLIMIT_NPROC, procs + 3, procs + 3);
+	setlimit(s, RLIMIT_NPROC, procs + 2, procs + 2);
 	if (o->cpu_seconds)
 		setlimit(s, RLIMIT_CPU, o->cpu_seconds, o->cpu_seconds + 1);
 	/* A sanitized caller's function keeps ASan's terabytes of shadow
@@ -715,12 +909,26 @@ set_limits(const struct setup *s)
 }
 
 static void
+add_rule(const struct setup *s, int rfd, const char *path, uint64_t access)
+{
+	struct ll_path_beneath pb;
+
+	errno = 0;
+	pb.allowed_access = access;
+	pb.parent_fd = open(path, O_PATH | O_CLOEXEC);
+	if (pb.parent_fd < 0 ||
+	    syscall(SYS_landlock_add_rule, rfd, LL_RULE_PATH_BENEATH,
+	    &pb, 0) != 0)
+		payload_fail(s, "landlock_add_rule %s", path);
+	close(pb.parent_fd);
+}
+
+static void
 set_landlock(const struct setup *s)
 {
 	struct ll_ruleset_attr attr;
-	struct ll_path_beneath pb;
 	size_t size = sizeof(uint64_t);
-	int rfd, abi = s->llabi;
+	int rfd, i, abi = s->llabi;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = (1ULL << 13) - 1;		/* ABI 1 */
@@ -742,15 +950,15 @@ set_landlock(const struct setup *s)
 	rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
 	if (rfd < 0)
 		payload_fail(s, "landlock_create_ruleset");
-	if (s->o->exec_path != NULL) {
+	add_rule(s, rfd, LOCALTIME, LL_FS_READ_FILE);
+	if (s->o->exec_path != NULL && s->plan->nfiles < 0) {
 		/* The root holds only the executable, loader and libraries. */
-		pb.allowed_access = LL_FS_EXECUTE | LL_FS_READ_FILE;
-		pb.parent_fd = open("/", O_PATH | O_CLOEXEC);
-		if (pb.parent_fd < 0 ||
-		    syscall(SYS_landlock_add_rule, rfd, LL_RULE_PATH_BENEATH,
-		    &pb, 0) != 0)
-			payload_fail(s, "landlock_add_rule");
-		close(pb.parent_fd);
+		add_rule(s, rfd, "/", LL_FS_EXECUTE | LL_FS_READ_FILE);
+	} else if (s->o->exec_path != NULL) {
+		/* Exactly the files the program needs, not their neighbours. */
+		for (i = 0; i < s->plan->nfiles; i++)
+			add_rule(s, rfd, s->plan->file[i],
+			    LL_FS_EXECUTE | LL_FS_READ_FILE);
 	}
 	if (syscall(SYS_landlock_restrict_self, rfd, 0) != 0)
 		payload_fail(s, "landlock_restrict_self");
@@ -803,10 +1011,11 @@ map_fds(struct setup *s)
 	close_range((unsigned)o->nfds + 1, ~0U, 0);
 }
 
+/* Hand the listener to init; c is 'E' if our execve needs its consent. */
 static void
-send_fd(const struct setup *s, int fd)
+send_fd(const struct setup *s, int fd, char c)
 {
-	char c = 'L', cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { &c, 1 };
 	struct msghdr mh;
 	struct cmsghdr *cm;
@@ -846,7 +1055,9 @@ payload_main(struct setup *s)
 	const struct compartment_opts *o = s->o;
 	struct sock_fprog prog = { s->nbpf, s->bpf };
 	char *const envp[] = { NULL };
-	char *argv0[2];
+	char *noenv[] = { NULL };
+	char *argv0[2], *path = NULL;
+	void *page;
 	int lfd;
 
 	s->chanfd = s->chan[1];
@@ -860,104 +1071,66 @@ payload_main(struct setup *s)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		payload_fail(s, "no_new_privs");
 	set_landlock(s);
+	if (o->exec_path != NULL) {
+		/* The path for execve, at the address the filter allows. */
+		path = s->plan->exe;
+		page = mmap((void *)s->exec_at, PATH_MAX + 1,
+		    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		    MAP_FIXED_NOREPLACE, -1, 0);
+		if (s->exec_at != 0 && page == (void *)s->exec_at) {
+			memcpy(page, s->plan->exe, strlen(s->plan->exe) + 1);
+			path = page;
+		}
+	}
 	lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 	    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (lfd < 0)
 		payload_fail(s, "seccomp");
 	/* From here on, only the allow-list. */
-	send_fd(s, lfd);
+	send_fd(s, lfd, path != NULL && path == s->plan->exe ? 'E' : 'L');
 	close(lfd);
 	if (o->fn != NULL) {
 		close(s->chanfd);
-		clearenv();
+		/* Empty, not NULL: libjq's `env` walks environ unchecked. */
+		environ = noenv;
 		_exit(o->fn(o->arg) & 0xff);
 	}
 	argv0[0] = s->plan->exe;
 	argv0[1] = NULL;
-	execve(s->plan->exe, o->exec_argv ? o->exec_argv : argv0, envp);
+	execve(path, o->exec_argv ? o->exec_argv : argv0, envp);
 	payload_fail(s, "cannot execute %s", s->plan->exe);
-}
-
-static void
-init_main(struct setup *s)
-{
-	struct istatus is;
-	struct rusage ru;
-	pid_t kid, w;
-	int status, keep[1];
-
-	memset(&is, 0, sizeof(is));
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	close(s->chan[0]);
-	close(s->st[0]);
-	if (unshare(CLONE_NEWNS) != 0) {
-		fill(is.msg, sizeof(is.msg), "cannot create a mount namespace: %s",
-		    strerror(errno));
-		goto fail;
-	}
-	if (make_root(s, is.msg, sizeof(is.msg)) != 0)
-		goto fail;
-	(void)sethostname("ti", 2);
-	if ((kid = fork()) < 0) {
-		fill(is.msg, sizeof(is.msg), "fork: %s", strerror(errno));
-		goto fail;
-	}
-	if (kid == 0)
-		payload_main(s);
-	keep[0] = s->st[1];
-	closeexcept(keep, 1);
-	for (;;) {
-		w = waitpid(-1, &status, 0);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			_exit(127);
-		if (w == kid)
-			break;
-	}
-	getrusage(RUSAGE_CHILDREN, &ru);
-	is.kind = 0;
-	is.status = status;
-	is.maxrss_kb = ru.ru_maxrss;
-	is.cpu_ms = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
-	    ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000;
-	writeall_(s->st[1], &is, sizeof(is));
-	_exit(0);
-fail:
-	is.kind = 1;
-	writeall_(s->st[1], &is, sizeof(is));
-	_exit(127);
 }
 
 /* ---- the supervisor ---- */
 
+/* Read a NUL-terminated string of the stopped process pid. */
 static void
-readstr(int procfd, pid_t pid, unsigned long addr, char *buf, size_t len)
+readstr(pid_t pid, unsigned long addr, char *buf, size_t len)
 {
-	char p[32], *z;
+	struct iovec l, r;
 	size_t n = 0, chunk;
-	ssize_t r;
-	int fd;
+	ssize_t got;
+	char *z;
 
 	buf[0] = '\0';
-	snprintf(p, sizeof(p), "%d/mem", (int)pid);
-	if ((fd = openat(procfd, p, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
 	while (n + 1 < len) {
 		chunk = 4096 - ((addr + n) & 4095);
 		if (chunk > len - 1 - n)
 			chunk = len - 1 - n;
-		r = pread(fd, buf + n, chunk, (off_t)(addr + n));
-		if (r <= 0)
+		l.iov_base = buf + n;
+		l.iov_len = chunk;
+		r.iov_base = (void *)(uintptr_t)(addr + n);
+		r.iov_len = chunk;
+		got = process_vm_readv(pid, &l, 1, &r, 1, 0);
+		if (got <= 0)
 			break;
-		if ((z = memchr(buf + n, '\0', (size_t)r)) != NULL) {
+		if ((z = memchr(buf + n, '\0', (size_t)got)) != NULL) {
 			n = (size_t)(z - buf);
 			break;
 		}
-		n += (size_t)r;
+		n += (size_t)got;
 	}
 	buf[n] = '\0';
-	close(fd);
 	for (z = buf; *z; z++)
 		if ((unsigned char)*z < 0x20 || (unsigned char)*z > 0x7e)
 			*z = '?';
@@ -1009,8 +1182,12 @@ open_allowed(const struct setup *s, const char *path, unsigned long flags)
 	};
 	size_t i;
 
-	if (s->plan == NULL || (flags & (O_WRONLY | O_RDWR | O_CREAT |
-	    O_TRUNC | O_APPEND | O_PATH)) != 0 || strstr(path, "/..") != NULL)
+	if ((flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
+	    O_PATH)) != 0 || strstr(path, "/..") != NULL)
+		return 0;
+	if (strcmp(path, LOCALTIME) == 0)
+		return 1;	/* our UTC zone file, for everyone */
+	if (s->plan == NULL)
 		return 0;
 	if (strcmp(path, "/etc/ld.so.cache") == 0 ||
 	    strcmp(path, s->plan->exe) == 0)
@@ -1023,9 +1200,10 @@ open_allowed(const struct setup *s, const char *path, unsigned long flags)
 
 struct sup {
 	struct setup *s;
-	pid_t init;
+	pid_t payload;
 	int lfd;
 	int started;
+	int exec_by_notify;	/* the payload's execve comes to us */
 	int execed;
 	unsigned long procs;
 	int killed;
@@ -1035,8 +1213,9 @@ struct sup {
 static void
 sup_kill(struct sup *v)
 {
+	/* As pid 1, this kills everything in the namespace but init. */
 	if (!v->killed)
-		kill(v->init, SIGKILL);
+		kill(-1, SIGKILL);
 	v->killed = 1;
 }
 
@@ -1079,7 +1258,7 @@ judge(struct sup *v, const struct seccomp_notif *n)
 	unsigned long ns;
 
 	if (nr == SCMP_SYS(execve) || nr == SCMP_SYS(execveat)) {
-		if (nr == SCMP_SYS(execve) && s->o->exec_path != NULL &&
+		if (nr == SCMP_SYS(execve) && v->exec_by_notify &&
 		    !v->execed && !v->started) {
 			v->execed = 1;
 			return 1;
@@ -1088,7 +1267,7 @@ judge(struct sup *v, const struct seccomp_notif *n)
 			violation(v, "fexecve");
 			return 0;
 		}
-		readstr(s->procfd, (pid_t)n->pid,
+		readstr((pid_t)n->pid,
 		    nr == SCMP_SYS(execve) ? a[0] : a[1], path, sizeof(path));
 		violation(v, "execve(%s)", path);
 		return 0;
@@ -1098,7 +1277,7 @@ judge(struct sup *v, const struct seccomp_notif *n)
 		unsigned long fl = nr == SCMP_SYS(open) ? a[1] :
 		    nr == SCMP_SYS(openat) ? a[2] :
 		    nr == SCMP_SYS(creat) ? O_CREAT : O_RDWR;
-		readstr(s->procfd, (pid_t)n->pid,
+		readstr((pid_t)n->pid,
 		    nr == SCMP_SYS(open) || nr == SCMP_SYS(creat) ? a[0] : a[1],
 		    path, sizeof(path));
 		if (ioctl(v->lfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) != 0)
@@ -1196,7 +1375,15 @@ chan_read(struct sup *v, char *err, size_t errlen)
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
 			memcpy(&v->lfd, CMSG_DATA(cm), sizeof(int));
+	/* Answer on the same CPU the caller stopped on (Linux 6.6): a
+	 * notification round trip then costs no scheduling wait. */
+	if (v->lfd >= 0)
+		(void)ioctl(v->lfd, NOTIF_SET_FLAGS, NOTIF_SYNC_WAKE_UP);
 	buf[n] = '\0';
+	if (v->lfd >= 0 && n == 1) {
+		v->exec_by_notify = buf[0] == 'E';
+		return 1;
+	}
 	if (buf[0] == 'E' && err[0] == '\0')
 		snprintf(err, errlen, "%s", buf + 1);
 	return 1;
@@ -1228,11 +1415,12 @@ report(const struct setup *s, int kind, int code, const char *msg,
 }
 
 static void
-classify(struct sup *v, const struct istatus *is)
+classify(struct sup *v, int st, const struct rusage *ru)
 {
 	const struct compartment_opts *o = v->s->o;
 	struct compartment_result *r = &v->r;
-	int st = is->status, sig;
+	int sig;
+	long cpu_ms;
 	unsigned long long grown;
 
 	if (WIFEXITED(st)) {
@@ -1251,8 +1439,10 @@ classify(struct sup *v, const struct istatus *is)
 		    "system call from another ABI");
 		return;
 	}
+	cpu_ms = ru->ru_utime.tv_sec * 1000 + ru->ru_utime.tv_usec / 1000 +
+	    ru->ru_stime.tv_sec * 1000 + ru->ru_stime.tv_usec / 1000;
 	if (sig == SIGXCPU || (sig == SIGKILL && o->cpu_seconds &&
-	    is->cpu_ms >= (long)o->cpu_seconds * 1000)) {
+	    cpu_ms >= (long)o->cpu_seconds * 1000)) {
 		limit(v, "cpu");
 		return;
 	}
@@ -1261,96 +1451,131 @@ classify(struct sup *v, const struct istatus *is)
 		return;
 	}
 	/* A failing run whose peak memory came near the limit ran out. */
-	grown = is->maxrss_kb > v->s->base_rss_kb ?
-	    (unsigned long long)(is->maxrss_kb - v->s->base_rss_kb) * 1024 : 0;
+	grown = ru->ru_maxrss > v->s->base_rss_kb ?
+	    (unsigned long long)(ru->ru_maxrss - v->s->base_rss_kb) * 1024 : 0;
 	if ((sig != 0 || r->status != 0) && grown >=
 	    (o->memory_bytes ? o->memory_bytes : DEFAULT_MEMORY) / 2)
 		limit(v, "memory");
 }
 
-static void
-sup_main(struct setup *s)
+/* Read the filter the caller sends after the id maps: a count, then BPF. */
+static int
+read_filter(struct setup *s)
 {
-	struct sup v;
-	struct istatus is;
-	struct pollfd pf[3];
-	char err[256];
+	unsigned short n;
+	size_t len;
+
+	if (readfull(s->sync[0], &n, sizeof(n)) != 0 || n == 0)
+		return -1;
+	len = (size_t)n * sizeof(struct sock_filter);
+	if ((s->bpf = malloc(len)) == NULL ||
+	    readfull(s->sync[0], s->bpf, len) != 0)
+		return -1;
+	s->nbpf = n;
+	return 0;
+}
+
+/* Reap every child; 1 once the payload is among them. */
+static int
+reap(struct sup *v, int *status, struct rusage *ru)
+{
+	struct rusage r;
+	pid_t w;
+	int st, done = 0;
+
+	while ((w = wait4(-1, &st, WNOHANG, &r)) > 0 ||
+	    (w < 0 && errno == EINTR)) {
+		if (w == v->payload) {
+			*status = st;
+			*ru = r;
+			done = 1;
+		}
+	}
+	return done;
+}
+
+/*
+ * init: pid 1 of the new namespaces, cloned by the caller. It takes the
+ * unprivileged id, builds the root, forks the payload, and then is its
+ * supervisor: it answers seccomp notifications, enforces the wall clock,
+ * reaps, and reports to the caller.
+ */
+static void
+init_main(struct setup *s)
+{
 	const struct compartment_opts *o = s->o;
+	struct sup v;
+	struct pollfd pf[3];
+	struct rusage ru;
+	sigset_t chld;
+	char err[256], c;
 	long deadline = 0, left;
-	int keep[5], nk = 0, chan_open = 1, have_status = 0, gone = 0;
-	int rc, uid = (int)getuid(), gid = (int)getgid();
-	char map[64];
+	int keep[4], nk = 0, chan_open = 1, gone = 0, status = 0, sfd, rc;
 
 	memset(&v, 0, sizeof(v));
-	memset(&is, 0, sizeof(is));
+	memset(&ru, 0, sizeof(ru));
 	v.s = s;
 	v.lfd = -1;
 	err[0] = '\0';
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	close(s->sync[1]);
+	/* Wait for the caller to write the id maps (EOF: it failed or died). */
+	if (read(s->sync[0], &c, 1) != 1)
+		_exit(127);
 	if (o->timeout_ms)
 		deadline = now_ms() + (long)o->timeout_ms;
-	s->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	s->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (s->devnull < 0 || s->procfd < 0) {
-		snprintf(err, sizeof(err), "cannot open /dev/null or /proc: %s",
-		    strerror(errno));
+	/* A root caller's groups would follow us in: drop them. */
+	if (s->root && setgroups(0, NULL) != 0) {
+		snprintf(err, sizeof(err), "setgroups: %s", strerror(errno));
 		goto setup_fail;
 	}
-	if (geteuid() == 0) {
-		/* Root's processes are not bound by RLIMIT_NPROC and keep
-		 * host capabilities: run as an unused unprivileged id. */
-		if (setgroups(0, NULL) != 0 ||
-		    setresgid(UNPRIV_ID, UNPRIV_ID, UNPRIV_ID) != 0 ||
-		    setresuid(UNPRIV_ID, UNPRIV_ID, UNPRIV_ID) != 0) {
-			snprintf(err, sizeof(err), "cannot drop root: %s",
-			    strerror(errno));
-			goto setup_fail;
-		}
-		uid = gid = UNPRIV_ID;
-		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-	}
-	if (unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
-	    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) != 0) {
-		snprintf(err, sizeof(err), "cannot create namespaces: %s",
-		    strerror(errno));
-		goto setup_fail;
-	}
-	snprintf(map, sizeof(map), "%d %d 1\n", INNER_ID, uid);
-	if (writefile("/proc/self/setgroups", "deny") != 0 ||
-	    writefile("/proc/self/uid_map", map) != 0) {
-		snprintf(err, sizeof(err), "cannot map user ids: %s",
-		    strerror(errno));
-		goto setup_fail;
-	}
-	snprintf(map, sizeof(map), "%d %d 1\n", INNER_ID, gid);
-	if (writefile("/proc/self/gid_map", map) != 0) {
-		snprintf(err, sizeof(err), "cannot map group ids: %s",
+	if (setresgid(INNER_ID, INNER_ID, INNER_ID) != 0 ||
+	    setresuid(INNER_ID, INNER_ID, INNER_ID) != 0) {
+		snprintf(err, sizeof(err), "cannot take the compartment's ids: %s",
 		    strerror(errno));
 		goto setup_fail;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (getppid() != s->caller)
-		_exit(127);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-	    s->chan) != 0 || pipe2(s->st, O_CLOEXEC) != 0) {
-		snprintf(err, sizeof(err), "socketpair: %s", strerror(errno));
+	/* Leaving root made us undumpable; a forked function inherits that
+	 * and its strings could not be read for the violation report. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	s->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (s->devnull < 0) {
+		snprintf(err, sizeof(err), "/dev/null: %s", strerror(errno));
 		goto setup_fail;
 	}
-	if ((v.init = fork()) < 0) {
+	if (make_root(s, err, sizeof(err)) != 0)
+		goto setup_fail;
+	(void)sethostname("ti", 2);
+	/* The caller built the seccomp filter while we built the root. */
+	if (read_filter(s) != 0) {
+		snprintf(err, sizeof(err), "no seccomp filter from the caller");
+		goto setup_fail;
+	}
+	close(s->sync[0]);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	if ((sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->chan) != 0) {
+		snprintf(err, sizeof(err), "signalfd, socketpair: %s",
+		    strerror(errno));
+		goto setup_fail;
+	}
+	if ((v.payload = fork()) < 0) {
 		snprintf(err, sizeof(err), "fork: %s", strerror(errno));
 		goto setup_fail;
 	}
-	if (v.init == 0)
-		init_main(s);
+	if (v.payload == 0)
+		payload_main(s);
 	close(s->chan[1]);
-	close(s->st[1]);
 	keep[nk++] = s->rep;
 	keep[nk++] = s->chan[0];
-	keep[nk++] = s->st[0];
-	keep[nk++] = s->procfd;
+	keep[nk++] = sfd;
 	closeexcept(keep, nk);
 
 	while (!gone) {
-		int np = 0, ichan = -1, il = -1, ist = -1;
+		int np = 0, ichan = -1, il = -1, isig;
 
 		if (chan_open) {
 			pf[np].fd = s->chan[0];
@@ -1362,9 +1587,9 @@ sup_main(struct setup *s)
 			pf[np].events = POLLIN;
 			il = np++;
 		}
-		pf[np].fd = s->st[0];
+		pf[np].fd = sfd;
 		pf[np].events = POLLIN;
-		ist = np++;
+		isig = np++;
 		left = -1;
 		if (deadline && !v.killed) {
 			left = deadline - now_ms();
@@ -1377,12 +1602,12 @@ sup_main(struct setup *s)
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
-			break;
+			_exit(127);
 		if (ichan >= 0 && pf[ichan].revents) {
 			if (!chan_read(&v, err, sizeof(err))) {
 				chan_open = 0;
 				close(s->chan[0]);
-				if (err[0] == '\0' && !v.started) {
+				if (err[0] == '\0' && !v.started && v.lfd >= 0) {
 					v.started = 1;
 					report(s, REP_STARTED, 0, NULL, NULL);
 				}
@@ -1394,25 +1619,22 @@ sup_main(struct setup *s)
 			close(v.lfd);
 			v.lfd = -1;
 		}
-		if (pf[ist].revents) {
-			if (readfull(s->st[0], &is, sizeof(is)) == 0)
-				have_status = 1;
-			gone = 1;
+		if (pf[isig].revents) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+			gone = reap(&v, &status, &ru);
 		}
 	}
-	while (waitpid(v.init, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (have_status && is.kind == 1 && err[0] == '\0')
-		snprintf(err, sizeof(err), "%s", is.msg);
+	if (chan_open)		/* an error message may still be queued */
+		while (chan_read(&v, err, sizeof(err)))
+			;
 	if (err[0] != '\0' && !v.started)
 		goto setup_fail;
 	if (!v.started)
 		report(s, REP_STARTED, 0, NULL, NULL);
-	if (!have_status || is.kind != 0) {
-		is.status = SIGKILL;	/* killed with the namespace */
-		is.maxrss_kb = 0;
-	}
-	classify(&v, &is);
+	classify(&v, status, &ru);
 	report(s, REP_RESULT, 0, NULL, &v.r);
 	_exit(0);
 setup_fail:
@@ -1442,6 +1664,53 @@ status_kb(const char *key)
 	return v;
 }
 
+/* writeall on a socket, without SIGPIPE if the other end is gone. */
+static int
+sendall(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Map the child's user namespace: inside, one id (INNER_ID) standing for
+ * the caller's own uid and gid, or for the unused UNPRIV_ID when the
+ * caller is root (root is exempt from RLIMIT_NPROC and owns host files).
+ */
+static int
+write_maps(pid_t pid, int root, struct err *e)
+{
+	char path[64], map[64];
+	unsigned long uid = root ? UNPRIV_ID : (unsigned long)geteuid();
+	unsigned long gid = root ? UNPRIV_ID : (unsigned long)getegid();
+
+	/* Unprivileged, setgroups must be denied before gid_map is written;
+	 * root keeps it so that init can drop root's groups. */
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	if (!root && writefile(path, "deny") != 0)
+		return err_errno(e, EXIT_IO, "cannot map ids (%s)", path);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	snprintf(map, sizeof(map), "%d %lu 1\n", INNER_ID, uid);
+	if (writefile(path, map) != 0)
+		return err_errno(e, EXIT_IO, "cannot map ids (%s)", path);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	snprintf(map, sizeof(map), "%d %lu 1\n", INNER_ID, gid);
+	if (writefile(path, map) != 0)
+		return err_errno(e, EXIT_IO, "cannot map ids (%s)", path);
+	return 0;
+}
+
 int
 compartment_start(const struct compartment_opts *o, struct compartment **cp,
     struct err *e)
@@ -1449,12 +1718,13 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 	struct setup s;
 	struct plan *plan = NULL;
 	struct compartment *c = NULL;
-	struct report rep = { 0 };
 	int rp[2] = { -1, -1 };
 	pid_t pid;
 
 	*cp = NULL;
 	memset(&s, 0, sizeof(s));
+	if (e != NULL)
+		e->msg[0] = '\0';
 	if (o->backend != NULL && strcmp(o->backend, "linux") != 0) {
 		if (strcmp(o->backend, "morello") == 0)
 			return err_set(e, EXIT_USAGE, "the morello compartment "
@@ -1471,7 +1741,6 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 		return err_set(e, EXIT_IO, "Landlock is not available in this "
 		    "kernel: refusing to run without it");
 	s.o = o;
-	s.caller = getpid();
 	s.chanfd = (int)o->nfds;
 	if (o->exec_path != NULL) {
 		if ((plan = calloc(1, sizeof(*plan))) == NULL)
@@ -1480,14 +1749,20 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 			goto fail;
 		s.plan = plan;
 	}
+	if (o->exec_path != NULL) {
+		uint64_t r;
+
+		/* Page aligned, between 16 TiB and 112 TiB. */
+		if (getrandom(&r, sizeof(r), 0) == (ssize_t)sizeof(r))
+			s.exec_at = (uintptr_t)(0x100000000000ULL +
+			    (r % 0x600000000000ULL)) & ~(uintptr_t)0xfff;
+	}
 	s.data_limit = o->memory_bytes ? o->memory_bytes : DEFAULT_MEMORY;
 	if (o->fn != NULL) {
 		/* fn keeps the caller's mappings: the limit is on growth. */
 		s.data_limit += (unsigned long long)status_kb("VmData:") * 1024;
 		s.base_rss_kb = status_kb("VmRSS:");
 	}
-	if (build_filter(&s, e) != 0)
-		goto fail;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		err_errno(e, EXIT_IO, "malloc");
 		goto fail;
@@ -1497,29 +1772,54 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 		goto fail;
 	}
 	s.rep = rp[1];
+	s.root = geteuid() == 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s.sync) != 0) {
+		err_errno(e, EXIT_IO, "socketpair");
+		goto fail;
+	}
 	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		err_errno(e, EXIT_IO, "fork");
+	/* Like fork, with the new namespaces: the child is their init. */
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID |
+	    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+	    CLONE_NEWNS | SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid < 0) {
+		err_errno(e, EXIT_IO, "cannot create namespaces");
+		close(s.sync[0]);
+		close(s.sync[1]);
 		goto fail;
 	}
 	if (pid == 0)
-		sup_main(&s);
+		init_main(&s);
+	close(s.sync[0]);
+	/* Build the filter while init builds the root: both take a while. */
+	if (write_maps(pid, s.root, e) != 0 || sendall(s.sync[1], "", 1) != 0 ||
+	    build_filter(&s, e) != 0 ||
+	    sendall(s.sync[1], &s.nbpf, sizeof(s.nbpf)) != 0 ||
+	    sendall(s.sync[1], s.bpf,
+	    (size_t)s.nbpf * sizeof(struct sock_filter)) != 0) {
+		struct report rep;
+
+		if (e != NULL && e->msg[0] == '\0')
+			err_errno(e, EXIT_IO, "compartment");
+		close(s.sync[1]);
+		close(rp[1]);
+		rp[1] = -1;
+		/* init may have said why it stopped reading. */
+		if (readfull(rp[0], &rep, sizeof(rep)) == 0 &&
+		    rep.kind == REP_ERROR)
+			err_set(e, rep.code ? rep.code : EXIT_IO,
+			    "compartment: %s", rep.msg);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto fail;
+	}
+	close(s.sync[1]);
 	close(rp[1]);
 	rp[1] = -1;
 	c->pid = pid;
 	c->rfd = rp[0];
 	rp[0] = -1;
-	if (readfull(c->rfd, &rep, sizeof(rep)) != 0 || rep.kind != REP_STARTED) {
-		if (rep.kind == REP_ERROR)
-			err_set(e, rep.code ? rep.code : EXIT_IO, "compartment: %s",
-			    rep.msg);
-		else
-			err_set(e, EXIT_IO, "compartment: supervisor failed");
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		close(c->rfd);
-		goto fail;
-	}
 	if (plan != NULL)
 		plan_close(plan);
 	free(plan);
@@ -1548,26 +1848,30 @@ compartment_wait(struct compartment *c, struct compartment_result *r,
 
 	if (!c->done) {
 		memset(&c->r, 0, sizeof(c->r));
-		if (readfull(c->rfd, &rep, sizeof(rep)) == 0 &&
-		    rep.kind == REP_RESULT) {
-			c->r = rep.r;
-		} else {
-			/* The supervisor was killed: so was everything inside. */
-			c->r.exited = 0;
-			c->r.status = SIGKILL;
+		/* init was killed (so was everything inside) unless it says. */
+		c->r.exited = 0;
+		c->r.status = SIGKILL;
+		while (readfull(c->rfd, &rep, sizeof(rep)) == 0) {
+			if (rep.kind == REP_RESULT) {
+				c->r = rep.r;
+				break;
+			}
+			if (rep.kind == REP_ERROR) {
+				c->failed = 1;
+				c->code = rep.code ? rep.code : EXIT_IO;
+				snprintf(c->msg, sizeof(c->msg), "%s", rep.msg);
+				break;
+			}
 		}
 		close(c->rfd);
 		c->rfd = -1;
-		while (waitpid(c->pid, &st, 0) < 0) {
-			if (errno != EINTR) {
-				c->done = 1;
-				*r = c->r;
-				return err_errno(e, EXIT_IO, "waitpid");
-			}
-		}
+		while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+			;
 		c->done = 1;
 	}
 	*r = c->r;
+	if (c->failed)
+		return err_set(e, c->code, "compartment: %s", c->msg);
 	return 0;
 }
 

@@ -16,7 +16,10 @@
  * A function runs in a copy of the caller's address space: whatever the
  * caller holds in memory when it calls compartment_start, the function
  * can read. Start program compartments before loading keys. The caller
- * must not ignore SIGCHLD nor reap children it did not start.
+ * must not ignore SIGCHLD nor reap children it did not start, and must
+ * have no other thread running when it calls compartment_start (the
+ * compartment's init is cloned like fork, without fork's lock handling).
+ * A compartment dies with the thread that started it.
  */
 
 enum compartment_profile {
@@ -24,7 +27,7 @@ enum compartment_profile {
 	COMPARTMENT_PROGRAM,	/* the integration process: jq fn or exec */
 };
 
-#define COMPARTMENT_MAXFDS 8
+#define COMPARTMENT_MAXFDS 16
 
 struct compartment_opts {
 	int profile;		/* enum compartment_profile */
@@ -65,15 +68,20 @@ void compartment_opts_init(struct compartment_opts *o);
 
 /*
  * Start a compartment as o describes (o and what it points to are only
- * read during the call). On success *c is set and the function or the
- * executable is running. Fails with EXIT_USAGE for bad options, EXIT_IO
- * when the kernel lacks what the backend needs (Landlock, user
- * namespaces, seccomp), leaving *c NULL.
+ * read during the call). On success *c is set and the compartment is
+ * being set up; it does not wait for the function or executable to run,
+ * so several compartments start in parallel. Fails with EXIT_USAGE for
+ * bad options or executables, EXIT_IO when the kernel lacks what the
+ * backend needs (Landlock, user namespaces), leaving *c NULL.
  */
 int compartment_start(const struct compartment_opts *o,
     struct compartment **c, struct err *e);
 
-/* Wait for the compartment to end and fill r. Returns -1 on a system error. */
+/*
+ * Wait for the compartment to end and fill r. Returns -1 (EXIT_IO) if it
+ * could not be set up (e.g. an executable its uid cannot reach, no
+ * seccomp), then r says killed.
+ */
 int compartment_wait(struct compartment *c, struct compartment_result *r,
     struct err *e);
 

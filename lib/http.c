@@ -188,10 +188,19 @@ onheader(char *p, size_t sz, size_t nm, void *u)
 	if (n > 5 && strncmp(p, "HTTP/", 5) == 0) {
 		/* A new response (after 100 Continue, or a redirect). */
 		const char *sp = memchr(p, ' ', n);
+		char st[8];
+		size_t k;
 
 		http_resp_reset(r);
-		if (sp != NULL)
-			r->status = strtol(sp + 1, NULL, 10);
+		if (sp != NULL) {
+			/* The line is not NUL-terminated: a bounded copy. */
+			k = n - (size_t)(sp + 1 - p);
+			if (k > sizeof(st) - 1)
+				k = sizeof(st) - 1;
+			memcpy(st, sp + 1, k);
+			st[k] = '\0';
+			r->status = strtol(st, NULL, 10);
+		}
 		return n;
 	}
 	if ((colon = memchr(p, ':', n)) == NULL)

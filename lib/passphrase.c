@@ -68,8 +68,8 @@ passphrase_tty(const char *prompt, int confirm, char *buf, size_t cap,
 	int fd, rc;
 
 	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-		return err_set(e, EXIT_USAGE, "no terminal to read a passphrase "
-		    "from; use --passphrase-file");
+		return err_set(e, EXIT_USAGE, "no terminal to read a "
+		    "passphrase from; use --passphrase-file");
 	rc = ask(fd, prompt, buf, cap, e);
 	if (rc == 0 && buf[0] == '\0')
 		rc = err_set(e, EXIT_DATA, "empty passphrase");

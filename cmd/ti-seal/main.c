@@ -11,6 +11,7 @@
 #include "io.h"
 #include "keyfile.h"
 #include "passphrase.h"
+#include "sealto.h"
 #include "version.h"
 
 const char *PROG = "ti-seal";
@@ -19,6 +20,9 @@ const char *PROG = "ti-seal";
 "usage: ti-seal keygen [-o FILE]\n" \
 "       ti-seal pubkey [-i FILE]\n" \
 "       ti-seal seal (-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n" \
+"       ti-seal seal --evidence FILE --trust ROOTS\n" \
+"                    (--policy EXPR | --policy-file FILE) [--nonce B64URL]\n" \
+"                    [-a] [-o OUT] [IN]\n" \
 "       ti-seal seal -p [--passphrase-file FILE] [--work-factor N] [-a]\n" \
 "                    [-o OUT] [IN]\n" \
 "       ti-seal open (-i FILE)... [-p] [--passphrase-file FILE] [-o OUT]\n" \
@@ -27,7 +31,8 @@ const char *PROG = "ti-seal";
 #define MAXARGS 64
 
 struct opts {
-	const char *cmd, *out, *in, *passfile;
+	const char *cmd, *out, *in, *passfile, *evidence, *trust, *policy;
+	const char *policy_file, *nonce;
 	const char *r[MAXARGS], *R[MAXARGS], *i[MAXARGS];
 	int nr, nR, ni, pass, armor, log2n;
 };
@@ -51,6 +56,11 @@ parse(struct opts *o, int argc, char **argv)
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "work-factor", required_argument, NULL, 'w' },
 		{ "armor", no_argument, NULL, 'a' },
+		{ "evidence", required_argument, NULL, 'E' },
+		{ "trust", required_argument, NULL, 'T' },
+		{ "policy", required_argument, NULL, 'Q' },
+		{ "policy-file", required_argument, NULL, 'F' },
+		{ "nonce", required_argument, NULL, 'N' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -70,6 +80,11 @@ parse(struct opts *o, int argc, char **argv)
 				die_usage(USAGE, "--work-factor: 1 to 22");
 			break;
 		case 'a': o->armor = 1; break;
+		case 'E': o->evidence = optarg; break;
+		case 'T': o->trust = optarg; break;
+		case 'Q': o->policy = optarg; break;
+		case 'F': o->policy_file = optarg; break;
+		case 'N': o->nonce = optarg; break;
 		case 'o': o->out = optarg; break;
 		case 'h': fputs(USAGE, stdout); close_stdout(); exit(0);
 		case 'V': puts("ti-seal " TI_VERSION); close_stdout(); exit(0);
@@ -94,9 +109,16 @@ fail(struct age_keys *k, struct outfile *of, const struct err *e)
 static void
 keys(const struct opts *o, struct age_keys *k, int sealing)
 {
-	char pass[PASSPHRASE_MAX];
+	char pass[PASSPHRASE_MAX], att[AGE_RECIPIENT_LEN];
+	struct sealto_opts so = { o->evidence, o->trust, o->policy,
+	    o->policy_file, o->nonce };
 	struct err e;
 	int j, rc = 0;
+
+	/* Verify first: nothing is sealed to evidence that does not verify. */
+	if (o->evidence != NULL && (sealto_recipient(&so, att, &e) != 0 ||
+	    age_add_recipient(k, att, &e) != 0))
+		fail(k, NULL, &e);
 
 	for (j = 0; j < o->nr && rc == 0; j++)
 		rc = age_add_recipient(k, o->r[j], &e);
@@ -106,7 +128,8 @@ keys(const struct opts *o, struct age_keys *k, int sealing)
 		rc = age_add_identity_file(k, o->i[j], &e);
 	if (rc == 0 && o->pass) {
 		if (o->passfile != NULL)
-			rc = passphrase_file(o->passfile, pass, sizeof(pass), &e);
+			rc = passphrase_file(o->passfile, pass, sizeof(pass),
+			    &e);
 		else
 			rc = passphrase_tty("Enter passphrase: ", sealing, pass,
 			    sizeof(pass), &e);
@@ -139,9 +162,9 @@ filter(const struct opts *o, struct age_keys *k, int sealing)
 	} else if (outfile_open(&of, o->out, sealing ? 0644 : 0600, &e) != 0)
 		fail(k, NULL, &e);
 	if (sealing)
-		rc = age_seal(in, of.fp, k, o->armor, &e);
+		rc = age_seal_ex(in, of.fp, k, o->armor, AGE_READAHEAD, &e);
 	else
-		rc = age_open(in, of.fp, k, &e);
+		rc = age_open_ex(in, of.fp, k, AGE_READAHEAD, &e);
 	if (rc != 0 || outfile_commit(&of, &e) != 0)
 		fail(k, &of, &e);
 	if (dev != NULL && fclose(dev) != 0)
@@ -186,9 +209,18 @@ main(int argc, char **argv)
 		for (j = 0; age_keys_recipient(k, j, pub) == 0; j++)
 			puts(pub);
 	} else if (strcmp(o.cmd, "seal") == 0) {
-		if (o.ni > 0 || (o.pass && o.nr + o.nR > 0) ||
-		    (!o.pass && o.nr + o.nR == 0))
-			die_usage(USAGE, "seal takes -r/-R recipients, or -p");
+		if ((o.evidence != NULL) != (o.trust != NULL) ||
+		    (o.evidence != NULL) != (o.policy != NULL ||
+		    o.policy_file != NULL) || (o.policy != NULL &&
+		    o.policy_file != NULL) || (o.nonce != NULL &&
+		    o.evidence == NULL))
+			die_usage(USAGE, "--evidence needs --trust and one of "
+			    "--policy or --policy-file (--nonce goes with "
+			    "--evidence)");
+		j = (size_t)(o.nr + o.nR + (o.evidence != NULL));
+		if (o.ni > 0 || (o.pass && j > 0) || (!o.pass && j == 0))
+			die_usage(USAGE, "seal takes -r/-R recipients, "
+			    "--evidence, or -p");
 		if (!o.armor && (o.out == NULL || strcmp(o.out, "-") == 0) &&
 		    isatty(1))
 			die_usage(USAGE, "refusing to write binary to a "
@@ -196,7 +228,8 @@ main(int argc, char **argv)
 		keys(&o, k, 1);
 		filter(&o, k, 1);
 	} else if (strcmp(o.cmd, "open") == 0) {
-		if (o.nr + o.nR > 0 || o.armor || (o.ni == 0 && !o.pass))
+		if (o.nr + o.nR > 0 || o.armor || o.evidence != NULL ||
+		    (o.ni == 0 && !o.pass))
 			die_usage(USAGE, "open takes -i identity files or -p");
 		keys(&o, k, 0);
 		filter(&o, k, 0);

@@ -53,6 +53,8 @@ fn_jq(void *arg)
 
 	if ((jq = jq_init()) == NULL)
 		return 5;
+	/* No module search path: import and include find nothing. */
+	jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
 	if (!jq_compile(jq, prog)) {
 		jq_teardown(&jq);
 		return 3;
