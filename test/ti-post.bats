@@ -137,13 +137,14 @@ hdr() { sed -n "s/^$1: \\(.*\\)\\r\$/\\1/p" hdrs; }
 }
 
 @test "ti-post: a stale session is answered by attesting again" {
-	srv A --session-ttl 1 --delay-ms 60
-	gen m.json 40 >msgs
+	# 60 requests of 100 ms, two at a time: 3 s, sessions of 1 s.
+	srv A --session-ttl 1 --delay-ms 100
+	gen m.json 60 >msgs
 	run ti-post --manifest m.json --spool sp --parallel 2 "http://127.0.0.1:$A_PORT/b" <msgs
 	assert_success
-	assert_output --partial "delivered 40"
+	assert_output --partial "delivered 60"
 	[ "$(grep -c 'auth=attest' A.log)" -ge 2 ]
-	[ "$(stored A)" -eq 40 ]
+	[ "$(stored A)" -eq 60 ]
 }
 
 @test "ti-post: TLS and mutual TLS" {
