@@ -649,6 +649,8 @@ deliver(const struct opts *o, struct spool *sp, const char *home,
 		http_resp_attach(slots[i].h, &slots[i].r);
 		curl_easy_setopt(slots[i].h, CURLOPT_URL, o->url);
 		curl_easy_setopt(slots[i].h, CURLOPT_POST, 1L);
+		/* Multiplex over one HTTP/2 connection where offered. */
+		curl_easy_setopt(slots[i].h, CURLOPT_PIPEWAIT, 1L);
 		curl_easy_setopt(slots[i].h, CURLOPT_PRIVATE, &slots[i]);
 		curl_easy_setopt(slots[i].h, CURLOPT_ERRORBUFFER,
 		    slots[i].errbuf);
