@@ -103,13 +103,18 @@ hdr() { sed -n "s/^$1: \\(.*\\)\\r\$/\\1/p" hdrs; }
 	[ "$(ls sp | wc -l)" -eq 5 ]
 }
 
-@test "ti-post: malformed input is exit 3 and nothing is sent" {
+@test "ti-post: malformed input is exit 3, stops delivery, keeps what came before" {
 	srv A
-	{ gen m.json 2; echo '{"v":1,"run":"x"}'; } >msgs
+	{ gen m.json 2; echo '{"v":1,"run":"x"}'; gen m.json 2; } >msgs
 	run ti-post --manifest m.json --spool sp "http://127.0.0.1:$A_PORT/b" <msgs
 	assert_failure 3
 	assert_output --partial "line 3"
+	assert_output --partial "spooled 2"
 	[ ! -s A.log ]
+	[ "$(ls sp | wc -l)" -eq 2 ]
+	run ti-post --resume sp "http://127.0.0.1:$A_PORT/b"
+	assert_success
+	[ "$(stored A)" -eq 2 ]
 }
 
 @test "ti-post: a spool of another manifest is not mixed in" {
