@@ -181,7 +181,7 @@ hdr() { sed -n "s/^$1: \\(.*\\)\\r\$/\\1/p" hdrs; }
 	srv A --nonce-ttl 1
 	u="http://127.0.0.1:$A_PORT/x"
 	n=$(nonce "$u")
-	run curl -s -D hdrs -H "Authorization: TI-Attest standin.e30.AAAA" -H "TI-Nonce: $n" "$u"
+	run curl -s -D hdrs -H "Authorization: TI-Attest eyJhbGciOiJFZERTQSJ9.e30.AAAA" -H "TI-Nonce: $n" "$u"
 	[ "$(hdr TI-Error)" = bad-evidence ]
 	n=$(nonce "$u")
 	ev=$("$TISERVER" quote "$TI_HOME" m.json "$n")
