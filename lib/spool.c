@@ -234,6 +234,8 @@ spool_read(struct spool *s, const char *name, unsigned char **buf,
 {
 	int fd = openat(s->dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc;
 
+	if (fd < 0 && errno == ENOENT)
+		return err_set(e, EXIT_NO, "spool %s/%s: gone", s->dir, name);
 	if (fd < 0)
 		return err_errno(e, EXIT_IO, "spool %s/%s", s->dir, name);
 	rc = io_slurp_fd(fd, name, MESSAGE_MAX + 1, buf, len, e);
