@@ -52,6 +52,40 @@ now_ms(void)
 	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/*
+ * getline with a cap: the line's length (its newline included), -1 at the
+ * end of input, -2 once more than max bytes came without a newline. Memory
+ * stays within about max whatever the input.
+ */
+static ssize_t
+line_read(char **line, size_t *cap, FILE *fp, size_t max)
+{
+	size_t n = 0, nc;
+	char *p;
+	int c;
+
+	while ((c = getc_unlocked(fp)) != EOF) {
+		if (n == max)
+			return -2;
+		if (n + 2 > *cap) {
+			nc = *cap ? *cap * 2 : 4096;
+			if (nc > max + 2)
+				nc = max + 2;
+			if ((p = realloc(*line, nc)) == NULL)
+				die(EXIT_IO, "out of memory");
+			*line = p;
+			*cap = nc;
+		}
+		(*line)[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (n == 0)
+		return -1;
+	(*line)[n] = '\0';
+	return (ssize_t)n;
+}
+
 /* Read stdin's messages into the spool; nothing stays spooled on bad input. */
 static void
 take_input(struct spool *sp)
@@ -64,8 +98,15 @@ take_input(struct spool *sp)
 	struct message m;
 	struct err e;
 
-	while ((r = getline(&line, &cap, stdin)) > 0) {
+	/* A message line, its CR LF included. */
+	while ((r = line_read(&line, &cap, stdin, MESSAGE_MAX + 2)) > 0 ||
+	    r == -2) {
 		lineno++;
+		if (r == -2) {
+			err_set(&e, EXIT_DATA, "stdin line %ld: longer than %u "
+			    "bytes", lineno, MESSAGE_MAX);
+			goto bad;
+		}
 		len = (size_t)r;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
