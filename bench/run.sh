@@ -49,7 +49,8 @@ measure() {
 	local name=$1 i
 	shift
 	for i in $(seq "$RUNS"); do
-		/usr/bin/time -f '%e %M' -o t.$i "$@" >/dev/null
+		/usr/bin/time -f '%e %M' -o t.$i "$@" >/dev/null ||
+			echo "$name: run $i failed" >&2
 	done
 	cat t.* | sort -n | awk -v r="$RUNS" '{ s[NR] = $1; if ($2 > m) m = $2 }
 		END { print s[int((r + 1) / 2)], m }'

@@ -429,15 +429,20 @@ stream_nonce(unsigned char iv[12], uint64_t i, int last)
 	iv[11] = last ? 1 : 0;
 }
 
+/*
+ * ChaCha20-Poly1305 with c's key and a new iv: n bytes of in sealed into
+ * out, tag appended. Only the iv changes between chunks. 0, or -1.
+ */
 static int
-chunk_seal(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
+aead_seal(EVP_CIPHER_CTX *c, const unsigned char iv[12],
+    const unsigned char *aad, size_t aadlen, const unsigned char *in,
     size_t n, unsigned char *out)
 {
-	unsigned char iv[12];
 	int l;
 
-	stream_nonce(iv, i, last);
 	if (EVP_EncryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
+	    (aadlen > 0 && EVP_EncryptUpdate(c, NULL, &l, aad,
+	    (int)aadlen) != 1) ||
 	    (n > 0 && EVP_EncryptUpdate(c, out, &l, in, (int)n) != 1) ||
 	    EVP_EncryptFinal_ex(c, out + n, &l) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TAGLEN,
@@ -446,23 +451,46 @@ chunk_seal(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
 	return 0;
 }
 
-/* Decrypt n bytes (tag included) of chunk i into out. 0, or -1. */
+/* Open n bytes of in (tag included) into out. 0, or -1. */
 static int
-chunk_open(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
+aead_open(EVP_CIPHER_CTX *c, const unsigned char iv[12],
+    const unsigned char *aad, size_t aadlen, const unsigned char *in,
     size_t n, unsigned char *out)
 {
-	unsigned char iv[12];
 	size_t m = n - TAGLEN;
 	int l;
 
-	stream_nonce(iv, i, last);
-	if (EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
+	if (n < TAGLEN ||
+	    EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) != 1 ||
+	    (aadlen > 0 && EVP_DecryptUpdate(c, NULL, &l, aad,
+	    (int)aadlen) != 1) ||
 	    (m > 0 && EVP_DecryptUpdate(c, out, &l, in, (int)m) != 1) ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TAGLEN,
 	    (void *)(in + m)) != 1 ||
 	    EVP_DecryptFinal_ex(c, out + m, &l) != 1)
 		return -1;
 	return 0;
+}
+
+static int
+chunk_seal(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
+    size_t n, unsigned char *out)
+{
+	unsigned char iv[12];
+
+	stream_nonce(iv, i, last);
+	return aead_seal(c, iv, NULL, 0, in, n, out);
+}
+
+/* Decrypt n bytes (tag included) of chunk i into out. 0, or -1. */
+static int
+chunk_open(EVP_CIPHER_CTX *c, uint64_t i, int last, const unsigned char *in,
+    size_t n, unsigned char *out)
+{
+	unsigned char iv[12];
+
+	stream_nonce(iv, i, last);
+	return aead_open(c, iv, NULL, 0, in, n, out);
 }
 
 /* Byte sources: a FILE or memory, with readall semantics. */
@@ -700,7 +728,12 @@ in_start(struct in *in, struct err *e)
 	}
 	if (in->rlen - in->rpos < 5 ||
 	    memcmp(in->raw + in->rpos, "-----", 5) != 0) {
-		if (space)
+		size_t n = in->rlen - in->rpos;
+		/* Say so at once rather than after a long first line. */
+		if (n > 19)
+			n = 19;
+		if (space || memcmp(in->raw + in->rpos, "age-encryption.org/",
+		    n) != 0)
 			return err_set(e, EXIT_DATA, "not an age file");
 		return 0;
 	}

@@ -112,6 +112,7 @@ struct report {
 
 #define MAXBINDS 4
 #define MAXLINKS 8
+#define MAXFILES 40
 
 /* What an exec needs in its root, worked out in the caller. */
 struct plan {
@@ -127,6 +128,11 @@ struct plan {
 		char path[PATH_MAX];
 		char target[PATH_MAX];
 	} link[MAXLINKS];
+	/* The files Landlock lets the program read and execute: itself,
+	 * its loader, its libraries; -1: everything in the new root (a
+	 * library was not found where the loader's directory holds them). */
+	int nfiles;
+	char file[MAXFILES][PATH_MAX];
 };
 
 struct compartment {
@@ -450,6 +456,113 @@ elf_interp(const char *path, char *out, size_t len)
 	return 0;
 }
 
+/* Where a virtual address of an ELF file lies in the file; -1 if nowhere. */
+static off_t
+elf_offset(const Elf64_Phdr *ph, int nph, Elf64_Addr va)
+{
+	int i;
+
+	for (i = 0; i < nph; i++)
+		if (ph[i].p_type == PT_LOAD && va >= ph[i].p_vaddr &&
+		    va < ph[i].p_vaddr + ph[i].p_filesz)
+			return (off_t)(va - ph[i].p_vaddr + ph[i].p_offset);
+	return -1;
+}
+
+/* The DT_NEEDED names of an ELF file: their number, or -1. */
+static int
+elf_needed(const char *path, char (*names)[256], int max)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[64];
+	Elf64_Dyn dyn[256];
+	Elf64_Addr strtab = 0;
+	off_t stroff;
+	ssize_t got;
+	int fd, i, nph, ndyn = 0, n = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr))
+		goto bad;
+	nph = eh.e_phnum < 64 ? eh.e_phnum : 64;
+	if (pread(fd, ph, (size_t)nph * sizeof(ph[0]), (off_t)eh.e_phoff) !=
+	    (ssize_t)((size_t)nph * sizeof(ph[0])))
+		goto bad;
+	for (i = 0; i < nph; i++) {
+		if (ph[i].p_type != PT_DYNAMIC)
+			continue;
+		got = pread(fd, dyn, ph[i].p_filesz < sizeof(dyn) ?
+		    ph[i].p_filesz : sizeof(dyn), (off_t)ph[i].p_offset);
+		if (got <= 0)
+			goto bad;
+		ndyn = (int)(got / (ssize_t)sizeof(dyn[0]));
+	}
+	for (i = 0; i < ndyn && dyn[i].d_tag != DT_NULL; i++)
+		if (dyn[i].d_tag == DT_STRTAB)
+			strtab = dyn[i].d_un.d_ptr;
+	if (ndyn > 0 && (stroff = elf_offset(ph, nph, strtab)) < 0)
+		goto bad;
+	for (i = 0; i < ndyn && dyn[i].d_tag != DT_NULL; i++) {
+		if (dyn[i].d_tag != DT_NEEDED)
+			continue;
+		if (n == max || pread(fd, names[n], 255,
+		    stroff + (off_t)dyn[i].d_un.d_val) <= 0)
+			goto bad;
+		names[n][255] = '\0';
+		n++;
+	}
+	close(fd);
+	return n;
+bad:
+	close(fd);
+	return -1;
+}
+
+static int
+plan_file(struct plan *p, const char *path)
+{
+	int i;
+
+	for (i = 0; i < p->nfiles; i++)
+		if (strcmp(p->file[i], path) == 0)
+			return 0;	/* known (and its libraries too) */
+	if (p->nfiles == MAXFILES)
+		return -1;
+	snprintf(p->file[p->nfiles++], PATH_MAX, "%s", path);
+	return 1;
+}
+
+/* Add what file needs, found in libdir, recursively; -1 if not all. */
+static int
+plan_libs(struct plan *p, const char *libdir, const char *file, int depth)
+{
+	char names[32][256], cand[PATH_MAX], real[PATH_MAX];
+	int i, n, rc;
+
+	if (depth > 16 || (n = elf_needed(file, names, 32)) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strchr(names[i], '/') != NULL ||
+		    strlen(libdir) + strlen(names[i]) + 2 > sizeof(cand))
+			return -1;
+		strcpy(cand, libdir);
+		strcat(cand, "/");
+		strcat(cand, names[i]);
+		if (realpath(cand, real) == NULL ||
+		    strncmp(real, libdir, strlen(libdir)) != 0)
+			return -1;
+		if ((rc = plan_file(p, real)) < 0)
+			return -1;
+		if (rc == 1 && plan_libs(p, libdir, real, depth + 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 plan_bind(struct plan *p, const char *path, int dir)
 {
@@ -547,6 +660,7 @@ plan_make(struct plan *p, const char *exec_path, struct err *e)
 		    exec_path);
 	if (plan_bind(p, p->exe, 0) != 0)
 		return err_errno(e, EXIT_IO, "%s", p->exe);
+	plan_file(p, p->exe);
 	if (interp[0] == '\0')
 		return 0;	/* static: nothing else to see */
 	if (interp[0] != '/' || realpath(interp, real) == NULL)
@@ -555,12 +669,17 @@ plan_make(struct plan *p, const char *exec_path, struct err *e)
 	plan_links(p, interp, 0);
 	for (i = 0; i < sizeof(libroots) / sizeof(libroots[0]); i++)
 		plan_links(p, libroots[i], 0);
+	plan_file(p, real);
 	if ((slash = strrchr(real, '/')) != NULL && slash != real)
 		*slash = '\0';
 	if (plan_bind(p, real, 1) != 0)
 		return err_errno(e, EXIT_IO, "%s", real);
-	if (access("/etc/ld.so.cache", R_OK) == 0)
-		plan_bind(p, "/etc/ld.so.cache", 0);
+	if (access("/etc/ld.so.cache", R_OK) == 0 &&
+	    plan_bind(p, "/etc/ld.so.cache", 0) == 0)
+		plan_file(p, "/etc/ld.so.cache");
+	/* Like ldd: the libraries it needs, from the loader's directory. */
+	if (plan_libs(p, real, p->exe, 0) != 0)
+		p->nfiles = -1;
 	return 0;
 }
 
@@ -615,6 +734,40 @@ locked_flags(const char *path)
 }
 
 #define NEWROOT "/tmp"
+#define LOCALTIME "/etc/localtime"
+
+/*
+ * The compartment's time zone: UTC, as a version 1 TZif file with one
+ * type and no transitions. Without it, the C library's first localtime,
+ * mktime or strftime (jq's todate, fromdate) opens /etc/localtime, which
+ * would be a violation or the host's zone.
+ */
+static int
+write_localtime(void)
+{
+	static const unsigned char tzif[54] = {
+		'T', 'Z', 'i', 'f', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0,
+		0, 0, 0, 0,	/* isutcnt */
+		0, 0, 0, 0,	/* isstdcnt */
+		0, 0, 0, 0,	/* leapcnt */
+		0, 0, 0, 0,	/* timecnt */
+		0, 0, 0, 1,	/* typecnt */
+		0, 0, 0, 4,	/* charcnt */
+		0, 0, 0, 0, 0, 0,	/* utoff 0, isdst 0, desigidx 0 */
+		'U', 'T', 'C', 0,
+	};
+	char path[] = NEWROOT LOCALTIME;
+	int fd, rc = 0;
+
+	if (mkdirs(path) != 0 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) < 0)
+		return -1;
+	if (write(fd, tzif, sizeof(tzif)) != (ssize_t)sizeof(tzif))
+		rc = -1;
+	close(fd);
+	return rc;
+}
 
 static int
 make_root(const struct setup *s, char *why, size_t len)
@@ -673,6 +826,11 @@ make_root(const struct setup *s, char *why, size_t len)
 	 * (most of a millisecond). The old tree stays below, unreachable:
 	 * no fd points into it, chroot and mount are off the allow-list,
 	 * and Landlock grants nothing outside the new root. */
+	if (write_localtime() != 0) {
+		fill(why, len, "cannot create /etc/localtime: %s",
+		    strerror(errno));
+		return -1;
+	}
 	if (chdir(NEWROOT) != 0 || mount(".", "/", NULL, MS_MOVE, NULL) != 0 ||
 	    chroot(".") != 0 || chdir("/") != 0) {
 		fill(why, len, "cannot switch to the new root: %s",
@@ -751,12 +909,26 @@ set_limits(const struct setup *s)
 }
 
 static void
+add_rule(const struct setup *s, int rfd, const char *path, uint64_t access)
+{
+	struct ll_path_beneath pb;
+
+	errno = 0;
+	pb.allowed_access = access;
+	pb.parent_fd = open(path, O_PATH | O_CLOEXEC);
+	if (pb.parent_fd < 0 ||
+	    syscall(SYS_landlock_add_rule, rfd, LL_RULE_PATH_BENEATH,
+	    &pb, 0) != 0)
+		payload_fail(s, "landlock_add_rule %s", path);
+	close(pb.parent_fd);
+}
+
+static void
 set_landlock(const struct setup *s)
 {
 	struct ll_ruleset_attr attr;
-	struct ll_path_beneath pb;
 	size_t size = sizeof(uint64_t);
-	int rfd, abi = s->llabi;
+	int rfd, i, abi = s->llabi;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = (1ULL << 13) - 1;		/* ABI 1 */
@@ -778,15 +950,15 @@ set_landlock(const struct setup *s)
 	rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
 	if (rfd < 0)
 		payload_fail(s, "landlock_create_ruleset");
-	if (s->o->exec_path != NULL) {
+	add_rule(s, rfd, LOCALTIME, LL_FS_READ_FILE);
+	if (s->o->exec_path != NULL && s->plan->nfiles < 0) {
 		/* The root holds only the executable, loader and libraries. */
-		pb.allowed_access = LL_FS_EXECUTE | LL_FS_READ_FILE;
-		pb.parent_fd = open("/", O_PATH | O_CLOEXEC);
-		if (pb.parent_fd < 0 ||
-		    syscall(SYS_landlock_add_rule, rfd, LL_RULE_PATH_BENEATH,
-		    &pb, 0) != 0)
-			payload_fail(s, "landlock_add_rule");
-		close(pb.parent_fd);
+		add_rule(s, rfd, "/", LL_FS_EXECUTE | LL_FS_READ_FILE);
+	} else if (s->o->exec_path != NULL) {
+		/* Exactly the files the program needs, not their neighbours. */
+		for (i = 0; i < s->plan->nfiles; i++)
+			add_rule(s, rfd, s->plan->file[i],
+			    LL_FS_EXECUTE | LL_FS_READ_FILE);
 	}
 	if (syscall(SYS_landlock_restrict_self, rfd, 0) != 0)
 		payload_fail(s, "landlock_restrict_self");
@@ -1010,8 +1182,12 @@ open_allowed(const struct setup *s, const char *path, unsigned long flags)
 	};
 	size_t i;
 
-	if (s->plan == NULL || (flags & (O_WRONLY | O_RDWR | O_CREAT |
-	    O_TRUNC | O_APPEND | O_PATH)) != 0 || strstr(path, "/..") != NULL)
+	if ((flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
+	    O_PATH)) != 0 || strstr(path, "/..") != NULL)
+		return 0;
+	if (strcmp(path, LOCALTIME) == 0)
+		return 1;	/* our UTC zone file, for everyone */
+	if (s->plan == NULL)
 		return 0;
 	if (strcmp(path, "/etc/ld.so.cache") == 0 ||
 	    strcmp(path, s->plan->exe) == 0)

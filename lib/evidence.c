@@ -14,10 +14,12 @@
 #include "backend.h"
 #include "evidence.h"
 #include "exitcode.h"
+#include "hwevidence.h"
 #include "io.h"
 #include "keyfile.h"
 #include "policy.h"
 #include "sig.h"
+#include "snp.h"
 
 #define SKEW 60			/* seconds of clock difference tolerated */
 #define EVIDENCE_MAX (64 * 1024)
@@ -91,8 +93,14 @@ evidence_quote(const char *home, const char *measurement,
 	return b->quote(home, &c, out, e);
 }
 
+#define HWLINE "ti-hw1."	/* a hardware evidence line (lib/hwattest.c) */
+#define CERTS_MAX 8		/* --certs files */
+
 struct verifier {
 	STACK_OF(X509) *roots;
+	STACK_OF(X509) *certs;	/* sev-snp: VCEK, ASK, ARK; or NULL */
+	char *collateral;	/* DCAP collateral JSON text, or NULL */
+	int format;		/* HWEV_UNKNOWN: detected */
 	struct policy *policy;
 	long max_age;
 	time_t at;
@@ -138,6 +146,52 @@ out:
 	return rc;
 }
 
+/* The collateral and SEV-SNP certificates of o into v. 0, or -1. */
+static int
+load_hw(struct verifier *v, const struct verifier_opts *o, struct err *e)
+{
+	STACK_OF(X509) *more;
+	unsigned char *b;
+	size_t n, i;
+	X509 *x;
+	int rc;
+
+	if (o->collateral != NULL) {
+		if (io_slurp(o->collateral, HWEV_MAX, &b, &n, e) != 0)
+			return -1;
+		if (memchr(b, '\0', n) != NULL) {
+			free(b);
+			return err_set(e, EXIT_DATA, "%s: not DCAP collateral "
+			    "JSON", o->collateral);
+		}
+		v->collateral = (char *)b;
+	}
+	for (i = 0; o->certs != NULL && o->certs[i] != NULL; i++) {
+		if (i == CERTS_MAX)
+			return err_set(e, EXIT_USAGE, "too many certificate "
+			    "files (max %d)", CERTS_MAX);
+		if (io_slurp(o->certs[i], HWEV_MAX, &b, &n, e) != 0)
+			return -1;
+		rc = snp_certs_parse(b, n, &more, e);
+		free(b);
+		if (rc != 0)
+			return err_prefix(e, "%s", o->certs[i]);
+		if (v->certs == NULL)
+			v->certs = more;
+		else {
+			while ((x = sk_X509_shift(more)) != NULL)
+				if (!sk_X509_push(v->certs, x)) {
+					X509_free(x);
+					sk_X509_pop_free(more, X509_free);
+					return err_set(e, EXIT_IO, "out of "
+					    "memory");
+				}
+			sk_X509_free(more);
+		}
+	}
+	return 0;
+}
+
 struct verifier *
 verifier_new(const struct verifier_opts *o, struct err *e)
 {
@@ -160,7 +214,14 @@ verifier_new(const struct verifier_opts *o, struct err *e)
 		err_set(e, EXIT_USAGE, "no policy given");
 		goto fail;
 	}
+	if (o->format != NULL &&
+	    (v->format = hwevidence_format(o->format)) == HWEV_UNKNOWN) {
+		err_set(e, EXIT_USAGE, "unknown evidence format %s (sim, "
+		    "nitro, sgx, tdx, sev-snp)", o->format);
+		goto fail;
+	}
 	if (load_roots(v->roots, o->trust, e) != 0 ||
+	    load_hw(v, o, e) != 0 ||
 	    (v->policy = policy_new(o->policy, e)) == NULL)
 		goto fail;
 	for (i = 0; attest_verifiers[i] != NULL && i < 8; i++)
@@ -186,6 +247,8 @@ verifier_free(struct verifier *v)
 		if (attest_verifiers[i]->cache_free != NULL)
 			attest_verifiers[i]->cache_free(v->cache[i]);
 	sk_X509_pop_free(v->roots, X509_free);
+	sk_X509_pop_free(v->certs, X509_free);
+	free(v->collateral);
 	policy_free(v->policy);
 	free(v);
 }
@@ -259,51 +322,146 @@ check_claims(const struct verifier *v, jv c, time_t at,
 	return 0;
 }
 
+/*
+ * Native hardware evidence (raw or base64) of format f: its signatures,
+ * chain and collateral (hwevidence_verify). It binds no ti claims.
+ */
+static int
+check_native(const struct verifier *v, int f, const char *evidence,
+    size_t len, time_t at, const unsigned char *nonce, jv *claims,
+    struct err *e)
+{
+	struct hwev_opts ho;
+	double ts;
+	jv c;
+
+	ho.roots = v->roots;
+	ho.certs = v->certs;
+	ho.collateral = v->collateral;
+	ho.at = at;
+	if (hwevidence_verify(f, (const unsigned char *)evidence, len, &ho, &c,
+	    e) != 0)
+		return -1;
+	c = jv_object_set(c, jv_string("tee"), jv_string(hwevidence_name(f)));
+	c = hwevidence_bind(c, NULL, 0, NULL, NULL, NULL, NULL, e);
+	if (nonce != NULL) {
+		jv_free(c);
+		return err_set(e, EXIT_NO, "nonce mismatch: %s evidence alone "
+		    "binds no ti nonce", hwevidence_name(f));
+	}
+	if (v->max_age > 0) {
+		/* Only a Nitro document carries a signed time (ms). */
+		ts = num(c, "timestamp");
+		if (ts < 0) {
+			jv_free(c);
+			return err_set(e, EXIT_NO, "evidence too old: %s "
+			    "evidence carries no signed time (--max-age)",
+			    hwevidence_name(f));
+		}
+		if ((double)at - ts / 1000 > (double)v->max_age) {
+			jv_free(c);
+			return err_set(e, EXIT_NO, "evidence too old (older "
+			    "than %ld seconds)", v->max_age);
+		}
+	}
+	*claims = c;
+	return 0;
+}
+
+/*
+ * Evidence the policy admits may still be refused: sim unless the policy
+ * requires tee "sim", debug unless it requires debug true. The policy is
+ * evaluated again with the claim changed; if it still admits, it does not
+ * depend on it.
+ */
+static int
+admit(const struct verifier *v, jv c, struct err *e)
+{
+	jv x = jv_object_get(jv_copy(c), jv_string("tee")), probe;
+	int sim = jv_get_kind(x) == JV_KIND_STRING &&
+	    strcmp(jv_string_value(x), "sim") == 0, rc;
+
+	jv_free(x);
+	if (sim) {
+		probe = jv_object_set(jv_copy(c), jv_string("tee"),
+		    jv_string("unknown"));
+		rc = policy_check(v->policy, probe, NULL);
+		jv_free(probe);
+		if (rc == 0)
+			return err_set(e, EXIT_NO, "policy does not name sim "
+			    "(require .tee == \"sim\" to admit simulated "
+			    "evidence)");
+	}
+	x = jv_object_get(jv_copy(c), jv_string("debug"));
+	if (jv_get_kind(x) == JV_KIND_TRUE) {
+		jv_free(x);
+		probe = jv_object_set(jv_copy(c), jv_string("debug"),
+		    jv_false());
+		rc = policy_check(v->policy, probe, NULL);
+		jv_free(probe);
+		if (rc == 0)
+			return err_set(e, EXIT_NO, "policy denied: debug "
+			    "(require .debug == true to admit debug evidence)");
+	} else
+		jv_free(x);
+	return 0;
+}
+
 int
 verifier_check(struct verifier *v, const char *evidence, size_t len,
     const unsigned char *nonce, size_t noncelen, jv *claims, struct err *e)
 {
 	const struct attest_verifier *av = NULL;
 	time_t at = v->at ? v->at : time(NULL);
-	jv c = jv_invalid(), probe;
+	jv c = jv_invalid();
 	size_t i;
-	int rc;
+	int f = v->format, line;
 
 	*claims = jv_invalid();
 	if (len > EVIDENCE_MAX)
 		return err_set(e, EXIT_DATA, "evidence too large (max %d bytes)",
 		    EVIDENCE_MAX);
+	line = len > strlen(HWLINE) && memcmp(evidence, HWLINE,
+	    strlen(HWLINE)) == 0;
+	if (!line && f != HWEV_SIM) {
+		if (f == HWEV_UNKNOWN)
+			f = hwevidence_detect((const unsigned char *)evidence,
+			    len);
+		if (f != HWEV_UNKNOWN && f != HWEV_SIM) {
+			if (check_native(v, f, evidence, len, at, nonce, &c,
+			    e) != 0)
+				return -1;
+			goto policy;
+		}
+		f = v->format;
+	}
 	for (i = 0; attest_verifiers[i] != NULL && i < 8; i++)
-		if (attest_verifiers[i]->match(evidence, len)) {
+		if ((f == HWEV_UNKNOWN || strcmp(attest_verifiers[i]->tee,
+		    hwevidence_name(f)) == 0) &&
+		    attest_verifiers[i]->match(evidence, len)) {
 			av = attest_verifiers[i];
 			break;
 		}
-	if (av == NULL)
+	if (av == NULL) {
+		if (f != HWEV_UNKNOWN)
+			return err_set(e, EXIT_DATA, "malformed evidence: not "
+			    "%s evidence", hwevidence_name(f));
 		return err_set(e, EXIT_DATA, "malformed evidence: unknown "
 		    "format");
+	}
 	if (av->verify(v->cache[i], evidence, len, v->roots, at, &c, e) != 0)
 		return -1;
 	c = jv_object_set(c, jv_string("tee"), jv_string(av->tee));
-	if (check_claims(v, c, at, nonce, noncelen, e) != 0 ||
-	    policy_check(v->policy, c, e) != 0) {
+	if (check_claims(v, c, at, nonce, noncelen, e) != 0) {
 		jv_free(c);
 		return -1;
 	}
-	if (strcmp(av->tee, "sim") == 0) {
-		/*
-		 * sim is admitted only by a policy that asks for it: one that
-		 * would admit the same claims from another TEE does not.
-		 */
-		probe = jv_object_set(jv_copy(c), jv_string("tee"),
-		    jv_string("unknown"));
-		rc = policy_check(v->policy, probe, NULL);
-		jv_free(probe);
-		if (rc == 0) {
-			jv_free(c);
-			return err_set(e, EXIT_NO, "policy does not name sim "
-			    "(require .tee == \"sim\" to admit simulated "
-			    "evidence)");
-		}
+	/* sim evidence is its signed claims: all of them are bound. */
+	c = jv_object_set(c, jv_string("bound"), jv_true());
+policy:
+	if (policy_check(v->policy, c, e) != 0 || admit(v, c, e) != 0) {
+		jv_free(c);
+		return -1;
 	}
 	*claims = c;
 	return 0;

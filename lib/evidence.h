@@ -47,6 +47,10 @@ struct verifier_opts {
 	const char *policy;	/* jq expression, or JSON object claim -> predicate */
 	long max_age;		/* seconds since iat, 0: no limit */
 	time_t at;		/* verification time, 0: now */
+	/* Hardware evidence (zero in callers that verify only sim): */
+	const char *format;	/* "sim", "nitro", "sgx", "tdx", "sev-snp"; NULL: detected */
+	const char *collateral;	/* sgx, tdx: file of DCAP collateral JSON, or NULL */
+	const char *const *certs; /* sev-snp: NULL-terminated files of VCEK, ASK (ARK), or NULL */
 };
 
 /* A verifier for o; the policy is compiled once here. NULL on error. */
@@ -56,10 +60,14 @@ struct verifier *verifier_new(const struct verifier_opts *o, struct err *e);
 void verifier_free(struct verifier *v);
 
 /*
- * Verify evidence (len bytes) and its nonce (NULL: not checked), then the
- * policy. On success *claims is the verified claims object (caller frees),
- * with at least "tee", "measurement", "recipient" ("age1..."), "sig_key"
- * ("ed25519:..."), "nonce" and "data" where the evidence has them.
+ * Verify evidence (len bytes: sim JWS, a ti-hw1 line, or native hardware
+ * evidence, raw or base64) and its nonce (NULL: not checked), then the
+ * policy (with the sim and debug admission rules of docs/evidence.md).
+ * On success *claims is the verified claims object (caller frees), with
+ * "tee" set by the verifying path, "bound", and "measurement",
+ * "recipient" ("age1..."), "sig_key" ("ed25519:..."), "nonce" and "data"
+ * where the evidence binds them. Native evidence binds no ti claims
+ * ("bound": false); a nonce given for it is "nonce mismatch".
  * Failure is EXIT_NO with the reason ("evidence expired", "nonce mismatch",
  * "policy denied: measurement") or EXIT_DATA for malformed evidence.
  */

@@ -12,7 +12,9 @@
 /*
  * Words a policy may not contain anywhere (even inside strings: the check
  * is deliberately cruder than jq's lexer): module loading, and builtins
- * whose result depends on something other than the claims.
+ * whose result depends on something other than the claims. Right after a
+ * "." a word is a field name (".debug", the claim), never a call: jq
+ * lexes ".word" as a field, and "..word" does not compile.
  */
 static const char *const refused[] = {
 	"import", "include", "modulemeta", "get_search_list", "env", "ENV",
@@ -53,7 +55,8 @@ refused_word(const char *s)
 		const char *w = refused[i];
 		n = strlen(w);
 		for (p = s; (p = strstr(p, w)) != NULL; p += n)
-			if ((p == s || !isword(p[-1])) && !isword(p[n]))
+			if ((p == s || (!isword(p[-1]) && p[-1] != '.')) &&
+			    !isword(p[n]))
 				return w;
 	}
 	return NULL;
@@ -67,14 +70,14 @@ quiet(void *data, jv msg)
 }
 
 static jq_state *
-compile(const char *text, struct err *e, const char *what)
+compile(const char *text, int check, struct err *e, const char *what)
 {
 	const char *w, *home;
 	char *saved = NULL;
 	jq_state *jq;
 	int ok;
 
-	if ((w = refused_word(text)) != NULL) {
+	if (check && (w = refused_word(text)) != NULL) {
 		err_set(e, EXIT_USAGE, "policy%s%s: %s is not allowed in a "
 		    "policy", what ? " for " : "", what ? what : "", w);
 		return NULL;
@@ -199,9 +202,10 @@ policy_new(const char *text, struct err *e)
 	if (jv_get_kind(obj) == JV_KIND_OBJECT) {
 		if ((prog = object_program(p, obj, e)) == NULL)
 			goto fail;
-		p->jq = compile(prog, e, NULL);
+		/* Predicates were checked one by one; claim names are data. */
+		p->jq = compile(prog, 0, e, NULL);
 	} else {
-		p->jq = compile(text, e, NULL);
+		p->jq = compile(text, 1, e, NULL);
 	}
 	if (p->jq == NULL)
 		goto fail;

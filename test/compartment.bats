@@ -88,6 +88,17 @@ violation() {
 	refute_output --partial "hi"
 }
 
+@test "a dynamic executable reads its own libraries, not their neighbours" {
+	lib=$(realpath /usr/lib/x86_64-linux-gnu/libonig.so.5) || skip "no libonig"
+	other=$(realpath /usr/lib/x86_64-linux-gnu/libz.so.1) || skip "no libz"
+	run bash -c "'$CR' /usr/bin/jq -n --rawfile x '$lib' '\$x|length' | cat"
+	assert_success
+	assert_output --regexp '^[0-9]+$'
+	run bash -c "'$CR' /usr/bin/jq -n --rawfile x '$other' '\$x|length' | cat"
+	assert_output --partial "Permission denied"
+	assert_output --partial "program exited with status 2"
+}
+
 @test "a function runs in the compartment" {
 	run "$CR" --fn hello
 	assert_success
@@ -160,6 +171,15 @@ violation() {
 	jqbox 'def f: [f]; f'
 	assert_failure 10
 	assert_output --partial "resource limit: memory"
+}
+
+@test "time zone functions work and see UTC, not the host's zone" {
+	run bash -c "echo 1425599507 | TZ=Asia/Tokyo '$CR' --fn jq '[todate, strflocaltime(\"%H:%M %Z\"), (todate|fromdate)]'"
+	assert_success
+	assert_output '["2015-03-05T23:51:47Z","23:51 UTC",1425599507]'
+	run env TZ=Asia/Tokyo "$CR" /bin/date -d @0 +%H:%Z
+	assert_success
+	assert_output "00:UTC"
 }
 
 @test "a root caller's compartment runs under an unprivileged host uid" {

@@ -86,6 +86,75 @@ same() {
 	same strs.json 'tostring, (tojson | fromjson)'
 }
 
+@test "jq: random JSON texts, lenient and broken input parse as jq parses them" {
+	cat >gen.py <<'PY'
+import random, json, sys
+random.seed(int(sys.argv[1]))
+def rstr():
+    chars=[]
+    for _ in range(random.randint(0,12)):
+        r=random.random()
+        if r<0.6: chars.append(random.choice('abcxyz ABC019_-'))
+        elif r<0.7: chars.append(random.choice('"\\/\b\f\n\r\t\x00\x1f\x7f'))
+        elif r<0.85: chars.append(chr(random.choice([0xe9,0x20ac,0x2028,0xfeff,0x1f600,0x10ffff,0x80])))
+        else: chars.append(chr(random.randint(0x20,0x2fff)))
+    return ''.join(chars)
+def enc_str(s):
+    out='"'
+    for ch in s:
+        o=ord(ch)
+        r=random.random()
+        if ch=='"': out+='\\"'
+        elif ch=='\\': out+='\\\\'
+        elif o<0x20: out+=random.choice(['\\u%04x'%o,'\\u%04X'%o]) if ch not in '\b\f\n\r\t' or r<0.5 else {'\b':'\\b','\f':'\\f','\n':'\\n','\r':'\\r','\t':'\\t'}[ch]
+        elif ch=='/' and r<0.5: out+='\\/'
+        elif o>0xffff and r<0.5:
+            v=o-0x10000; out+='\\u%04x\\u%04x'%(0xd800+(v>>10),0xdc00+(v&0x3ff))
+        elif o>=0x80 and r<0.3: out+='\\u%04x'%o if o<=0xffff else ch
+        else: out+=ch
+    return out+'"'
+def rnum():
+    r=random.random()
+    if r<0.3: return str(random.randint(-10**6,10**6))
+    if r<0.5: return repr(random.uniform(-1e6,1e6))
+    if r<0.6: return '%de%d'%(random.randint(-99,99),random.randint(-400,400))
+    if r<0.7: return random.choice(['0','-0','0.0','1E5','1e+5','1.5e-7','123456789012345678901234567890','0.1234567890123456789','-0.000'])
+    return '%.*f'%(random.randint(0,5),random.uniform(-1e4,1e4))
+def ws():
+    return random.choice(['','',' ','\n','\t','\r\n','  '])
+def val(d=0):
+    r=random.random()
+    if d>4 or r<0.3: return random.choice([rnum(), enc_str(rstr()), 'true','false','null'])
+    if r<0.65:
+        return '['+ws()+(','+ws()).join(val(d+1) for _ in range(random.randint(0,4)))+ws()+']'
+    items=[]
+    for _ in range(random.randint(0,4)):
+        items.append(ws()+enc_str(rstr())+ws()+':'+ws()+val(d+1)+ws())
+    return '{'+','.join(items)+'}'
+for i in range(int(sys.argv[2])):
+    print(ws()+val(), end=random.choice(['\n','\n',' ','\n\n']))
+PY
+	for seed in 1 2 3; do
+		python3 gen.py "$seed" 1500 >fz.json
+		same fz.json '.'
+	done
+	printf '%s\n' '.' >p.jq
+	for doc in 01 +1 .5 1. - nan truex '[1,]' '{"a":1,}' $'"a\tb"' '"\ud800"' \
+	    '"\udc00x"' '"\ud83d\ude00"' $'\xef\xbb\xbf{"a":1}' $'"\xff\xfe"' '[1 2]' \
+	    '1 2 3' '[1][2]' '"a""b"' 1e999 -1e999 1e-999 '{"a":1,"a":2}' 'true false' \
+	    '{}x' 0x10 1e5x tru '"abc' '[1,2' infinity 1E+2 -0.0e-0; do
+		printf '%s' "$doc" >d.json
+		if jq -c . d.json >want.out 2>/dev/null; then
+			run ti-run --plain-in --plain-out p.jq <d.json
+			assert_success
+			[ "$output" = "$(cat want.out)" ] || { echo "differs on $doc"; return 1; }
+		else
+			run ti-run --plain-in --plain-out p.jq <d.json
+			[ "$status" -eq 3 ] || { echo "status $status on $doc"; return 1; }
+		fi
+	done
+}
+
 @test "jq: --slurpfile join" {
 	printf '%s\n' 'select(.id as $i | $tiers | any(.id == $i)) | {id, tier: (.id as $i | $tiers[] | select(.id == $i) | .tier)}' >p.jq
 	jq -c --slurpfile tiers tiers.ndjson -f p.jq <customers.ndjson >want.out

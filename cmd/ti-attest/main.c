@@ -10,9 +10,12 @@
 #include "agekey.h"
 #include "b64.h"
 #include "backend.h"
+#include "dcap.h"
 #include "die.h"
 #include "evidence.h"
 #include "hwevidence.h"
+#include "nitro.h"
+#include "snp.h"
 #include "io.h"
 #include "manifest.h"
 #include "runopts.h"
@@ -22,7 +25,7 @@
 const char *PROG = "ti-attest";
 
 #define USAGE \
-"usage: ti-attest init     [--backend sim] [--dir DIR]\n" \
+"usage: ti-attest init     [--backend sim|tsm|nitro|sgx] [--dir DIR]\n" \
 "       ti-attest manifest PROGRAM [RUN-OPTIONS]\n" \
 "       ti-attest measure  --manifest FILE\n" \
 "       ti-attest keys     --manifest FILE [--json] [--dir DIR]\n" \
@@ -30,19 +33,28 @@ const char *PROG = "ti-attest";
 "                          [--dir DIR]\n" \
 "       ti-attest verify   --trust ROOTS --policy EXPR|--policy-file FILE\n" \
 "                          [--nonce B64URL] [--max-age SECS] [--at TIME]\n" \
-"                          [--ear] [EVIDENCE]\n" \
+"                          [--format sim|nitro|sgx|tdx|sev-snp]\n" \
+"                          [--collateral FILE] [--certs FILE]... [--ear]\n" \
+"                          [EVIDENCE]\n" \
 "       ti-attest show     [EVIDENCE]\n" \
 "       ti-attest -h | --help | --version\n"
 
+#define CERTS_MAX 8
+
 struct opts {
 	const char *backend, *dir, *manifest, *nonce, *data_file, *trust;
-	const char *policy, *policy_file, *at;
+	const char *policy, *policy_file, *at, *format, *collateral;
+	const char *certs[CERTS_MAX + 1];
+	int ncerts;
 	long max_age;
 	int json, ear;
 };
 
 enum { O_BACKEND = 256, O_DIR, O_MANIFEST, O_JSON, O_NONCE, O_DATA, O_TRUST,
-    O_POLICY, O_POLICY_FILE, O_MAX_AGE, O_AT, O_EAR };
+    O_POLICY, O_POLICY_FILE, O_MAX_AGE, O_AT, O_EAR, O_FORMAT, O_COLLATERAL,
+    O_CERTS };
+
+#define NALLOWED 16
 
 static const struct option longopts[] = {
 	{ "backend", required_argument, NULL, O_BACKEND },
@@ -57,6 +69,9 @@ static const struct option longopts[] = {
 	{ "max-age", required_argument, NULL, O_MAX_AGE },
 	{ "at", required_argument, NULL, O_AT },
 	{ "ear", no_argument, NULL, O_EAR },
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "collateral", required_argument, NULL, O_COLLATERAL },
+	{ "certs", required_argument, NULL, O_CERTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -64,14 +79,14 @@ static const struct option longopts[] = {
 /* Which options each command takes. */
 static const struct {
 	const char *cmd;
-	int allowed[8];
+	int allowed[NALLOWED];
 } cmds[] = {
 	{ "init", { O_BACKEND, O_DIR } },
 	{ "measure", { O_MANIFEST } },
 	{ "keys", { O_MANIFEST, O_JSON, O_DIR } },
 	{ "quote", { O_MANIFEST, O_NONCE, O_DATA, O_DIR } },
 	{ "verify", { O_TRUST, O_POLICY, O_POLICY_FILE, O_NONCE, O_MAX_AGE,
-	    O_AT, O_EAR } },
+	    O_AT, O_EAR, O_FORMAT, O_COLLATERAL, O_CERTS } },
 	{ "show", { 0 } },
 };
 
@@ -157,15 +172,24 @@ load_measurement(const struct opts *o, char *meas)
 		die_err(&e);
 }
 
-/* Evidence text from a file or stdin, without trailing newline. */
+/*
+ * Evidence from a file or stdin: text (a JWS, an evidence line, base64)
+ * without its trailing newline; binary evidence (a quote, a report, a
+ * CBOR document) exactly as it is.
+ */
 static unsigned char *
 read_evidence(const char *path, size_t *n)
 {
 	unsigned char *buf;
 	struct err e;
+	size_t i;
 
 	if (io_slurp(path, 64 * 1024, &buf, n, &e) != 0)
 		die_err(&e);
+	for (i = 0; i < *n; i++)
+		if (buf[i] < 0x20 ? buf[i] != '\n' && buf[i] != '\r' &&
+		    buf[i] != '\t' : buf[i] > 0x7e)
+			return buf;
 	while (*n > 0 && (buf[*n - 1] == '\n' || buf[*n - 1] == '\r'))
 		buf[--*n] = '\0';
 	return buf;
@@ -201,8 +225,14 @@ cmd_init(const struct opts *o)
 	mkdirs(home);
 	if (b->init != NULL && b->init(home, &e) != 0)
 		die_err(&e);
-	fprintf(stderr, "%s: %s platform created in %s; trust %s/root.pem\n",
-	    PROG, b->name, home, home);
+	if (strcmp(b->name, "sim") == 0)
+		fprintf(stderr, "%s: %s platform created in %s; trust "
+		    "%s/root.pem\n", PROG, b->name, home, home);
+	else
+		fprintf(stderr, "%s: %s platform created in %s; verifiers "
+		    "trust the vendor's root (AWS Nitro, Intel SGX Root CA or "
+		    "AMD ARK), not a file of %s: this platform has no "
+		    "root.pem\n", PROG, b->name, home, home);
 	free(home);
 	return 0;
 }
@@ -281,6 +311,9 @@ cmd_verify(const struct opts *o, const char *file)
 	vo.policy = pol ? (char *)pol : o->policy;
 	vo.max_age = o->max_age;
 	vo.at = o->at ? parse_time(o->at) : 0;
+	vo.format = o->format;
+	vo.collateral = o->collateral;
+	vo.certs = o->ncerts ? o->certs : NULL;
 	if ((v = verifier_new(&vo, &e)) == NULL)
 		die_err(&e);
 	free(pol);
@@ -299,14 +332,43 @@ cmd_verify(const struct opts *o, const char *file)
 	return 0;
 }
 
+/* Native hardware evidence of format f, decoded (nothing verified). */
+static void
+show_native(int f, const unsigned char *b, size_t n)
+{
+	unsigned char *raw;
+	size_t rn;
+	struct err e;
+	jv c;
+	int r;
+
+	if (hwevidence_raw(b, n, &raw, &rn, &e) != 0)
+		die_err(&e);
+	r = f == HWEV_NITRO ? nitro_parse(raw, rn, &c, &e) :
+	    f == HWEV_SNP ? snp_parse(raw, rn, &c, &e) :
+	    dcap_parse(raw, rn, &c, &e);
+	free(raw);
+	if (r != 0)
+		die_err(&e);
+	print_json(JV_OBJECT(jv_string("format"),
+	    jv_string(hwevidence_name(f)), jv_string("claims"), c));
+}
+
 static int
 cmd_show(const char *file)
 {
 	unsigned char *buf, *dec;
 	size_t n, i, start = 0, part = 0, dl;
 	jv parts[2], v;
+	int f;
 
 	buf = read_evidence(file, &n);
+	f = hwevidence_detect(buf, n);
+	if (f != HWEV_UNKNOWN && f != HWEV_SIM) {
+		show_native(f, buf, n);
+		free(buf);
+		return 0;
+	}
 	for (i = 0; i <= n && part < 2; i++) {
 		if (i < n && buf[i] != '.')
 			continue;
@@ -382,9 +444,9 @@ main(int argc, char **argv)
 			close_stdout();
 			return 0;
 		}
-		for (k = 0; k < 8 && cmds[c].allowed[k] != ch; k++)
+		for (k = 0; k < NALLOWED && cmds[c].allowed[k] != ch; k++)
 			;
-		if (ch == '?' || k == 8)
+		if (ch == '?' || k == NALLOWED)
 			die_usage(USAGE, "%s: unexpected option %s", cmd,
 			    argv[optind - 1]);
 		switch (ch) {
@@ -399,6 +461,14 @@ main(int argc, char **argv)
 		case O_POLICY_FILE: o.policy_file = optarg; break;
 		case O_AT: o.at = optarg; break;
 		case O_EAR: o.ear = 1; break;
+		case O_FORMAT: o.format = optarg; break;
+		case O_COLLATERAL: o.collateral = optarg; break;
+		case O_CERTS:
+			if (o.ncerts == CERTS_MAX)
+				die_usage(USAGE, "--certs: at most %d files",
+				    CERTS_MAX);
+			o.certs[o.ncerts++] = optarg;
+			break;
 		case O_MAX_AGE:
 			o.max_age = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || o.max_age <= 0)

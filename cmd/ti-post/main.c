@@ -533,8 +533,8 @@ finish(struct engine *g, struct slot *s, CURLcode cc)
 	}
 	http_reason(r, why, sizeof(why));
 	if (g->failed < 5)
-		warn("%s: refused: %ld %s%s%s", j.name, st, why,
-		    r->tierror[0] ? " " : "", r->tierror);
+		warn("%s: refused: %ld %s%s%s", j.name, st, r->tierror,
+		    r->tierror[0] ? ": " : "", why);
 	g->failed++;
 	free(j.name);
 }

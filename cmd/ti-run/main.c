@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,23 +8,22 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jq.h>
 #include <jv.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "age.h"
+#include "compartment.h"
 #include "die.h"
 #include "evidence.h"
 #include "io.h"
 #include "jqrun.h"
 #include "keys.h"
 #include "manifest.h"
-#include "compartment.h"
 #include "runopts.h"
 #include "sealer.h"
 #include "sig.h"
@@ -57,7 +55,7 @@ struct rt {
 	int stderr_pass;
 	unsigned long timeout_ms;
 	unsigned long long memory;
-	const char *backend;
+	char *backend;
 	unsigned char *prog;		/* jq program text */
 	size_t proglen;
 };
@@ -65,6 +63,8 @@ struct rt {
 /* ---- processes ------------------------------------------------------ */
 
 #define MAXFDS COMPARTMENT_MAXFDS
+
+static int sealer_child(void *);
 
 /* Start a compartment with fds; fn, or the executable path with argv. */
 static struct compartment *
@@ -95,7 +95,7 @@ comp_start(const struct rt *rt, int profile, int (*fn)(void *), void *arg,
 		/* --stderr pass: stderr may be a file, the only one it has. */
 		if (rt->stderr_pass)
 			o.file_bytes = 1ULL << 30;
-	} else
+	} else if (fn == sealer_child)
 		/* The sealer writes the output file; nothing else is writable. */
 		o.file_bytes = 1ULL << 40;
 	if (compartment_start(&o, &c, &e) != 0)
@@ -593,8 +593,9 @@ main(int argc, char **argv)
 	    1000);
 	rt.memory = (unsigned long long)mnum(rt.m, "limits", "memory_bytes");
 	v = jv_object_get(jv_copy(rt.m), jv_string("backend"));
-	rt.backend = jv_get_kind(v) == JV_KIND_STRING &&
-	    strcmp(jv_string_value(v), "linux") != 0 ? "unsupported" : "linux";
+	if ((rt.backend = strdup(jv_get_kind(v) == JV_KIND_STRING ?
+	    jv_string_value(v) : "linux")) == NULL)
+		die(EXIT_IO, "out of memory");
 	jv_free(v);
 	rt.jobs = (int)mnum(rt.m, "limits", "jobs");
 	if (rt.jobs < 1)
@@ -711,6 +712,7 @@ main(int argc, char **argv)
 	jv_free(w.vars);
 	jv_free(w.positional);
 	free(rt.prog);
+	free(rt.backend);
 	runopts_fini(&rt.ro);
 	free(r);
 	close_stdout();

@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include "age.h"
-#include "attested.h"
 #include "die.h"
 #include "io.h"
 #include "keyfile.h"
 #include "passphrase.h"
+#include "sealto.h"
 #include "version.h"
 
 const char *PROG = "ti-seal";
@@ -20,8 +20,9 @@ const char *PROG = "ti-seal";
 "usage: ti-seal keygen [-o FILE]\n" \
 "       ti-seal pubkey [-i FILE]\n" \
 "       ti-seal seal (-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n" \
-"       ti-seal seal --evidence FILE --trust ROOTS --policy EXPR [-a]\n" \
-"                    [-o OUT] [IN]\n" \
+"       ti-seal seal --evidence FILE --trust ROOTS\n" \
+"                    (--policy EXPR | --policy-file FILE) [--nonce B64URL]\n" \
+"                    [-a] [-o OUT] [IN]\n" \
 "       ti-seal seal -p [--passphrase-file FILE] [--work-factor N] [-a]\n" \
 "                    [-o OUT] [IN]\n" \
 "       ti-seal open (-i FILE)... [-p] [--passphrase-file FILE] [-o OUT]\n" \
@@ -31,6 +32,7 @@ const char *PROG = "ti-seal";
 
 struct opts {
 	const char *cmd, *out, *in, *passfile, *evidence, *trust, *policy;
+	const char *policy_file, *nonce;
 	const char *r[MAXARGS], *R[MAXARGS], *i[MAXARGS];
 	int nr, nR, ni, pass, armor, log2n;
 };
@@ -57,6 +59,8 @@ parse(struct opts *o, int argc, char **argv)
 		{ "evidence", required_argument, NULL, 'E' },
 		{ "trust", required_argument, NULL, 'T' },
 		{ "policy", required_argument, NULL, 'Q' },
+		{ "policy-file", required_argument, NULL, 'F' },
+		{ "nonce", required_argument, NULL, 'N' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -79,6 +83,8 @@ parse(struct opts *o, int argc, char **argv)
 		case 'E': o->evidence = optarg; break;
 		case 'T': o->trust = optarg; break;
 		case 'Q': o->policy = optarg; break;
+		case 'F': o->policy_file = optarg; break;
+		case 'N': o->nonce = optarg; break;
 		case 'o': o->out = optarg; break;
 		case 'h': fputs(USAGE, stdout); close_stdout(); exit(0);
 		case 'V': puts("ti-seal " TI_VERSION); close_stdout(); exit(0);
@@ -104,12 +110,14 @@ static void
 keys(const struct opts *o, struct age_keys *k, int sealing)
 {
 	char pass[PASSPHRASE_MAX], att[AGE_RECIPIENT_LEN];
+	struct sealto_opts so = { o->evidence, o->trust, o->policy,
+	    o->policy_file, o->nonce };
 	struct err e;
 	int j, rc = 0;
 
 	/* Verify first: nothing is sealed to evidence that does not verify. */
-	if (o->evidence != NULL && (attested_recipient(o->evidence, o->trust,
-	    o->policy, att, &e) != 0 || age_add_recipient(k, att, &e) != 0))
+	if (o->evidence != NULL && (sealto_recipient(&so, att, &e) != 0 ||
+	    age_add_recipient(k, att, &e) != 0))
 		fail(k, NULL, &e);
 
 	for (j = 0; j < o->nr && rc == 0; j++)
@@ -202,9 +210,13 @@ main(int argc, char **argv)
 			puts(pub);
 	} else if (strcmp(o.cmd, "seal") == 0) {
 		if ((o.evidence != NULL) != (o.trust != NULL) ||
-		    (o.evidence != NULL) != (o.policy != NULL))
-			die_usage(USAGE, "--evidence needs --trust and "
-			    "--policy");
+		    (o.evidence != NULL) != (o.policy != NULL ||
+		    o.policy_file != NULL) || (o.policy != NULL &&
+		    o.policy_file != NULL) || (o.nonce != NULL &&
+		    o.evidence == NULL))
+			die_usage(USAGE, "--evidence needs --trust and one of "
+			    "--policy or --policy-file (--nonce goes with "
+			    "--evidence)");
 		j = (size_t)(o.nr + o.nR + (o.evidence != NULL));
 		if (o.ni > 0 || (o.pass && j > 0) || (!o.pass && j == 0))
 			die_usage(USAGE, "seal takes -r/-R recipients, "

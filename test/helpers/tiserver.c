@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct srv {
 	int status, status_count, retry_after, delay_ms;
 	const char *redirect, *log;
 	FILE *logfp;
+	pthread_mutex_t lock;		/* the store and the fault counters */
 };
 
 struct req {
@@ -72,6 +74,19 @@ rnd(void)
 
 	RAND_bytes((unsigned char *)&x, sizeof(x));
 	return x / 4294967296.0;
+}
+
+/* Take one from a fault counter; 1 if there was one. */
+static int
+take(struct srv *s, int *n)
+{
+	int got;
+
+	pthread_mutex_lock(&s->lock);
+	if ((got = *n > 0))
+		(*n)--;
+	pthread_mutex_unlock(&s->lock);
+	return got;
 }
 
 static enum MHD_Result
@@ -219,14 +234,18 @@ serve_post(struct srv *s, struct MHD_Connection *c,
 		return fail(c, "bad-signature", e.msg, token);
 	}
 	line = (char *)q->body;
+	pthread_mutex_lock(&s->lock);
 	sqlite3_reset(s->ins);
 	sqlite3_bind_text(s->ins, 1, m.run, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s->ins, 2, (sqlite3_int64)m.seq);
 	sqlite3_bind_blob(s->ins, 3, line, (int)q->len, SQLITE_STATIC);
 	message_fini(&m);
-	if (sqlite3_step(s->ins) != SQLITE_DONE)
+	if (sqlite3_step(s->ins) != SQLITE_DONE) {
+		pthread_mutex_unlock(&s->lock);
 		return fail(c, "internal", "store failed", token);
+	}
 	changes = sqlite3_changes(s->db);
+	pthread_mutex_unlock(&s->lock);
 	/* Stored, but the answer is lost: the client must try again. */
 	if (s->drop_after > 0 && rnd() < s->drop_after)
 		return MHD_NO;
@@ -290,25 +309,24 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	if (strcmp(url, "/_stats") == 0) {
 		char b[64];
 
+		pthread_mutex_lock(&s->lock);
 		sqlite3_reset(s->cnt);
 		sqlite3_step(s->cnt);
 		snprintf(b, sizeof(b), "stored %lld\n",
 		    (long long)sqlite3_column_int64(s->cnt, 0));
+		pthread_mutex_unlock(&s->lock);
 		return respond(c, 200, "text/plain", b, strlen(b), NULL, NULL,
 		    NULL, NULL, NULL);
 	}
 	if (s->delay_ms > 0)
 		usleep((useconds_t)s->delay_ms * 1000);
-	if (s->drop_count > 0) {
-		s->drop_count--;
+	if (s->drop_count > 0 && take(s, &s->drop_count))
 		return MHD_NO;
-	}
 	if (s->drop > 0 && rnd() < s->drop)
 		return MHD_NO;
 	if (s->fail > 0 && rnd() < s->fail)
 		return fail(c, "internal", "injected failure", NULL);
-	if (s->status_count > 0) {
-		s->status_count--;
+	if (s->status_count > 0 && take(s, &s->status_count)) {
 		snprintf(ra, sizeof(ra), "%d", s->retry_after);
 		return respond(c, (unsigned int)s->status,
 		    "text/plain; charset=utf-8", "injected status\n", 16,
@@ -362,8 +380,11 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 			return challenge(s, c, tiproto_nonce_error(st),
 			    tiproto_nonce_error(st));
 		ev = strndup(cred, credlen);
+		/* A verifier (its jq state and caches) is not shared. */
+		pthread_mutex_lock(&s->lock);
 		rc = verifier_check(s->verifier, ev, credlen, raw, rawlen,
 		    &claims, &e);
+		pthread_mutex_unlock(&s->lock);
 		free(ev);
 		if (rc != 0) {
 			/* "policy denied: ...", "policy does not name sim" */
@@ -488,6 +509,7 @@ serve(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	memset(&vo, 0, sizeof(vo));
+	pthread_mutex_init(&s.lock, NULL);
 	s.maxbody = 1 << 20;
 	s.status = 503;
 	s.retry_after = -1;
@@ -571,7 +593,9 @@ serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, &s,
 	    MHD_OPTION_NOTIFY_COMPLETED, done, &s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
+	    /* Room for headers with up to 64 KiB of evidence. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)160 * 1024,
+	    MHD_OPTION_THREAD_POOL_SIZE, 2u,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 	    certs ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, certs,
