@@ -117,8 +117,14 @@ refuse_all() {	# WANT BOUND CMD...
 	hostile ok 64 30 in_empty ti-run --plain-in --plain-out p.jq
 	hostile 3 64 30 in_one ti-run --plain-in --plain-out p.jq
 	# No separator in 1 GiB: jq 1.6's parser grows one token until the
-	# program compartment's memory limit ends the worker.
-	hostile 9 400 60 in_zeros ti-run --plain-in --plain-out p.jq
+	# program compartment's memory limit ends the worker. (Sanitizer
+	# builds set no address-space limit; jq 1.6 then reads the NULs as
+	# the number 0, as `jq` does.)
+	if [ "${TI_SANITIZE:-0}" = 1 ]; then
+		hostile ok 400 120 in_zeros ti-run --plain-in --plain-out p.jq
+	else
+		hostile 9 400 60 in_zeros ti-run --plain-in --plain-out p.jq
+	fi
 	hostile 3 64 30 in_random ti-run --plain-in --plain-out p.jq
 	hostile 3 64 30 in_deep ti-run --plain-in --plain-out p.jq
 	# jq replaces invalid UTF-8 with U+FFFD, as jq 1.6 does.
