@@ -117,3 +117,8 @@ $(BUILD)/test/age_test: LDLIBS += -lz
 # The protocol test server checks client certificates through GnuTLS,
 # the TLS library libmicrohttpd is built on.
 $(BUILD)/test/helpers/tiserver: LDLIBS += -lgnutls
+
+# `make fuzz FUZZ_SECONDS=N` builds every libFuzzer harness in test/fuzz
+# and runs each for N seconds (default 30), two at a time.
+fuzz:
+	@FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30) scripts/fuzz.sh

@@ -94,6 +94,9 @@ http_setup(CURL *h, const struct http_opts *o)
 	}
 	if (o->timeout_ms > 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	/* A stalled transfer (under 1 byte/s for 60 s) ends even without -m. */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
 	if (o->connect_ms > 0)
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_ms);
 	if (o->verbose) {

@@ -8,6 +8,7 @@
 #include "agekey.h"
 #include "exitcode.h"
 #include "io.h"
+#include "jsonio.h"
 #include "manifest.h"
 #include "sig.h"
 
@@ -775,15 +776,12 @@ manifest_load(const char *path, jv *m, struct err *e)
 
 	if (io_slurp(path, MANIFEST_MAX, &buf, &n, e) != 0)
 		return err_prefix(e, "manifest");
-	v = jv_parse_sized((const char *)buf, (int)n);
+	/* Not jv_parse_sized: its messages quote the input, bytes and all. */
+	v = jsonio_parse((const char *)buf, n, "malformed manifest", e);
 	free(buf);
 	if (!jv_is_valid(v)) {
-		jv msg = jv_invalid_get_msg(v);
-		err_set(e, EXIT_DATA, "%s: malformed manifest: %.200s",
-		    path ? path : "-", jv_get_kind(msg) == JV_KIND_STRING ?
-		    jv_string_value(msg) : "invalid JSON");
-		jv_free(msg);
-		return -1;
+		jv_free(v);
+		return err_prefix(e, "%s", path ? path : "-");
 	}
 	if (manifest_check(jv_copy(v), e) != 0) {
 		jv_free(v);

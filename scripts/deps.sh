@@ -6,7 +6,7 @@ PKGS="gcc make pkg-config libssl-dev libjq-dev libonig-dev
 libcurl4-openssl-dev libseccomp-dev libmicrohttpd-dev libsqlite3-dev
 libcbor-dev bats bats-assert bats-support age jq scdoc bubblewrap curl
 sqlite3 python3 python3-jwt openssl procps util-linux iproute2 valgrind
-clang libclang-rt-14-dev zlib1g-dev"
+clang libclang-rt-14-dev zlib1g-dev gnuplot-nox time"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null |

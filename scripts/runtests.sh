@@ -36,7 +36,12 @@ run_units() {
 }
 
 run_bats() {
-	bats --tap "$@" >"$log" 2>&1
+	# Files run two at a time (GNU parallel), tests within a file in order.
+	local jobs=()
+	if [ "${TI_JOBS:-2}" -gt 1 ] && command -v parallel >/dev/null; then
+		jobs=(--jobs "${TI_JOBS:-2}" --no-parallelize-within-files)
+	fi
+	bats --tap "${jobs[@]}" "$@" >"$log" 2>&1
 	rc=$?
 	count bats
 	if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$log"; then
