@@ -16,6 +16,7 @@ trap 'rm -f "$log"' EXIT
 
 count() {	# count TAP lines of $log
 	local p f
+	[ "${CI:-}" = true ] || [ -n "${TI_VERBOSE:-}" ] && grep -E '^(ok|not ok) ' "$log" | sed "s|^|$1: |"
 	p=$(grep -c '^ok ' "$log") f=$(grep -c '^not ok ' "$log")
 	passed=$((passed + p)) failed=$((failed + f))
 	grep '^not ok ' "$log" | sed "s|^|FAIL $1: |"
@@ -41,7 +42,7 @@ run_bats() {
 	if [ "${TI_JOBS:-2}" -gt 1 ] && command -v parallel >/dev/null; then
 		jobs=(--jobs "${TI_JOBS:-2}" --no-parallelize-within-files)
 	fi
-	bats --tap "${jobs[@]}" "$@" >"$log" 2>&1
+	bats --tap -T "${jobs[@]}" "$@" >"$log" 2>&1
 	rc=$?
 	count bats
 	if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$log"; then
