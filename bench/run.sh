@@ -44,17 +44,22 @@ for m in one two; do
 	done
 done
 
-# measure NAME CMD...: RUNS timings; prints "median-seconds max-rss-kb".
-measure() {
-	local name=$1 i
+# run NAME CMD...: one timed run, appended to NAME.times as
+# "wall-seconds cpu-seconds max-rss-kb".
+run() {
+	local name=$1
 	shift
-	for i in $(seq "$RUNS"); do
-		/usr/bin/time -f '%e %M' -o t.$i "$@" >/dev/null ||
-			echo "$name: run $i failed" >&2
-	done
-	cat t.* | sort -n | awk -v r="$RUNS" '{ s[NR] = $1; if ($2 > m) m = $2 }
-		END { print s[int((r + 1) / 2)], m }'
-	rm -f t.*
+	/usr/bin/time -f '%e %U %S %M' -o t.out "$@" >/dev/null ||
+		echo "$name: a run failed" >&2
+	awk '{ print $1, $2 + $3, $4 }' t.out >>"$name.times"
+}
+
+# stat NAME: "median-wall median-cpu max-rss" of NAME's runs.
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+stat() {
+	echo "$(cut -d' ' -f1 "$1.times" | median)" \
+	    "$(cut -d' ' -f2 "$1.times" | median)" \
+	    "$(cut -d' ' -f3 "$1.times" | sort -n | tail -1)"
 }
 
 # Check once that the sealed output opens to exactly jq's output.
@@ -66,16 +71,24 @@ age -d -i sink.key part.0 | cmp -s - want.out ||
 	{ echo "ti-run output differs from jq -c" >&2; exit 1; }
 rm -f out.msg part.* want.out
 
-read -r tjq rjq < <(measure jq jq -c -f f.jq big.ndjson)
-read -r t1 r1 < <(measure one sh -c "'$bin/ti-run' --manifest one.json <one.big.msg")
-read -r t2 r2 < <(measure two sh -c "'$bin/ti-run' --manifest two.json <two.big.msg")
-read -r _ s1 < <(RUNS=1 measure small sh -c "'$bin/ti-run' --manifest one.json <one.small.msg")
-read -r _ s2 < <(RUNS=1 measure small sh -c "'$bin/ti-run' --manifest two.json <two.small.msg")
+# Interleaved, so that the other users of the machine weigh on each alike.
+for i in $(seq "$RUNS"); do
+	run jq jq -c -f f.jq big.ndjson
+	run one sh -c "'$bin/ti-run' --manifest one.json <one.big.msg"
+	run two sh -c "'$bin/ti-run' --manifest two.json <two.big.msg"
+done
+run one-small sh -c "'$bin/ti-run' --manifest one.json <one.small.msg"
+run two-small sh -c "'$bin/ti-run' --manifest two.json <two.small.msg"
+read -r tjq cjq rjq < <(stat jq)
+read -r t1 c1 r1 < <(stat one)
+read -r t2 c2 r2 < <(stat two)
+read -r _ _ s1 < <(stat one-small)
+read -r _ _ s2 < <(stat two-small)
 
 rate() { awk -v n="$N" -v t="$1" 'BEGIN { printf "%.0f", n / t }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
-echo "| ti-run (\$150 filter, $N records, sealed in/out) | seconds | records/s | vs jq -c | max RSS at $small / $N records |"
-echo "|---|---|---|---|---|"
-echo "| jq -c (plaintext) | $tjq | $(rate "$tjq") | 1.00x | - / ${rjq} KB |"
-echo "| ti-run, one compartment | $t1 | $(rate "$t1") | $(ratio "$tjq" "$t1") | ${s1} KB / ${r1} KB |"
-echo "| ti-run --jobs 2 | $t2 | $(rate "$t2") | $(ratio "$tjq" "$t2") | ${s2} KB / ${r2} KB |"
+echo "| \$150 filter, $N records | wall s | records/s | vs jq -c | CPU s | max RSS, $small / $N records |"
+echo "|---|---|---|---|---|---|"
+echo "| jq -c, plaintext | $tjq | $(rate "$tjq") | 1.00x | $cjq | - / $rjq KB |"
+echo "| ti-run, sealed in/out, one compartment | $t1 | $(rate "$t1") | $(ratio "$tjq" "$t1") | $c1 | $s1 KB / $r1 KB |"
+echo "| ti-run, sealed in/out, --jobs 2 | $t2 | $(rate "$t2") | $(ratio "$tjq" "$t2") | $c2 | $s2 KB / $r2 KB |"

@@ -683,17 +683,6 @@ plan_make(struct plan *p, const char *exec_path, struct err *e)
 	return 0;
 }
 
-static void
-plan_close(struct plan *p)
-{
-	int i;
-
-	for (i = 0; i < p->nbinds; i++)
-		if (p->bind[i].fd >= 0)
-			close(p->bind[i].fd);
-	p->nbinds = 0;
-}
-
 /* ---- init: the root, then reaping ---- */
 
 static int
@@ -1820,8 +1809,6 @@ compartment_start(const struct compartment_opts *o, struct compartment **cp,
 	c->pid = pid;
 	c->rfd = rp[0];
 	rp[0] = -1;
-	if (plan != NULL)
-		plan_close(plan);
 	free(plan);
 	free(s.bpf);
 	*cp = c;
@@ -1831,8 +1818,6 @@ fail:
 		close(rp[0]);
 	if (rp[1] >= 0)
 		close(rp[1]);
-	if (plan != NULL)
-		plan_close(plan);
 	free(plan);
 	free(s.bpf);
 	free(c);

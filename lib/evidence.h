@@ -47,10 +47,16 @@ struct verifier_opts {
 	const char *policy;	/* jq expression, or JSON object claim -> predicate */
 	long max_age;		/* seconds since iat, 0: no limit */
 	time_t at;		/* verification time, 0: now */
-	/* Hardware evidence (zero in callers that verify only sim): */
-	const char *format;	/* "sim", "nitro", "sgx", "tdx", "sev-snp"; NULL: detected */
-	const char *collateral;	/* sgx, tdx: file of DCAP collateral JSON, or NULL */
-	const char *const *certs; /* sev-snp: NULL-terminated files of VCEK, ASK (ARK), or NULL */
+	/*
+	 * Hardware evidence (zero in callers that verify only sim):
+	 * format: "sim", "nitro", "sgx", "tdx" or "sev-snp", NULL: detected;
+	 * collateral: sgx, tdx: file of DCAP collateral JSON, or NULL;
+	 * certs: sev-snp: NULL-terminated list of files of the VCEK and the
+	 * ASK (and ARK), or NULL.
+	 */
+	const char *format;
+	const char *collateral;
+	const char *const *certs;
 };
 
 /* A verifier for o; the policy is compiled once here. NULL on error. */

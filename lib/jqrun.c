@@ -884,6 +884,22 @@ put_decimal(struct writer *w, int neg, const char *d, int n, int decpt)
 	put(w, b, (size_t)k);
 }
 
+/* The decimal digits of v into d (at least 21 bytes); their count. */
+static int
+utoa(char *d, uint64_t v)
+{
+	char t[24];
+	int n = 0, i;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (i = 0; i < n; i++)
+		d[i] = t[n - 1 - i];
+	d[n] = '\0';
+	return n;
+}
+
 /* The shortest digits that read back as x, as dtoa's mode 0 gives them. */
 static void
 put_number(struct writer *w, double x)
@@ -913,8 +929,8 @@ put_number(struct writer *w, double x)
 	for (k = 0; k <= 8 && ax < 1e15; k++) {
 		m = nearbyint(ax * p10[k]);
 		if (m / p10[k] == ax && m < 9007199254740992.0) {
-			decpt = snprintf(d, sizeof(d), "%.0f", m) - k;
-			n = decpt + k;
+			n = utoa(d, (uint64_t)m);
+			decpt = n - k;
 			while (n > 1 && d[n - 1] == '0')
 				n--;
 			put_decimal(w, neg, d, n, decpt);

@@ -13,7 +13,7 @@ struct sealto_opts {
 	const char *trust;		/* file of PEM or DER roots */
 	const char *policy;		/* policy text, or NULL */
 	const char *policy_file;	/* file of policy text, or NULL */
-	const char *nonce;		/* base64url nonce the evidence must bind, or NULL */
+	const char *nonce;		/* base64url, to be bound, or NULL */
 };
 
 /*

@@ -54,7 +54,7 @@ int spool_list(struct spool *s, char ***names, size_t *n, struct err *e);
 /* Free a list from spool_list. */
 void spool_names_free(char **names, size_t n);
 
-/* Read the message name into a new buffer (caller frees). 0, or -1. */
+/* Read the message name into a new buffer (caller frees). 0, or -1 (EXIT_NO if gone). */
 int spool_read(struct spool *s, const char *name, unsigned char **buf,
     size_t *len, struct err *e);
 

@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 4
 case $BUILD in *san*) export TI_SANITIZE=1 ;; *) export TI_SANITIZE=0 ;; esac
 export TI_TOP=$top TI_BUILD=$top/$BUILD TI_SHARED=${TI_SHARED:-$top/../shared}
-export PATH="$top/$BUILD/bin:$PATH"
+export PATH="${TI_WRAP:+$TI_WRAP:}$top/$BUILD/bin:$PATH"
 export LSAN_OPTIONS="suppressions=$top/test/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export ASAN_OPTIONS="fast_unwind_on_malloc=0:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 passed=0 failed=0 log=$(mktemp)
@@ -36,7 +36,12 @@ run_units() {
 }
 
 run_bats() {
-	bats --tap "$@" >"$log" 2>&1
+	# Files run two at a time (GNU parallel), tests within a file in order.
+	local jobs=()
+	if [ "${TI_JOBS:-2}" -gt 1 ] && command -v parallel >/dev/null; then
+		jobs=(--jobs "${TI_JOBS:-2}" --no-parallelize-within-files)
+	fi
+	bats --tap "${jobs[@]}" "$@" >"$log" 2>&1
 	rc=$?
 	count bats
 	if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$log"; then

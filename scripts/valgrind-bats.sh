@@ -15,5 +15,5 @@ exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=d
 EOW
 	chmod +x "$wrap/$(basename "$b")"
 done
-export PATH="$wrap:$PATH" TI_VALGRIND=1
+export TI_WRAP=$wrap TI_VALGRIND=1
 BUILD=build scripts/runtests.sh "$@"

@@ -447,3 +447,21 @@ snp() {
 	assert_success
 	assert_output --partial "trust $T/sim/root.pem"
 }
+
+@test "policy: .debug is a claim, debug the builtin is still refused" {
+	for p in '.tee == "sgx" and (debug | true)' \
+	    '{"debug": "debug | true"}' '"\(debug)" == "x"'; do
+		run ti-attest verify --trust "$INTEL_ROOT" --policy "$p" "$SGX"
+		assert_failure 2
+		assert_output --partial "debug is not allowed in a policy"
+	done
+	run ti-attest verify --trust "$INTEL_ROOT" --policy '..debug' "$SGX"
+	assert_failure 2
+	assert_output "ti-attest: policy: not a valid jq expression"
+	run ti-attest verify --trust "$INTEL_ROOT" \
+	    --policy '.tee == "sgx" and .debug == false' "$SGX"
+	assert_success
+	run ti-attest verify --trust "$INTEL_ROOT" \
+	    --policy '{"debug": ". == false", "env": ". == null"}' "$SGX"
+	assert_success
+}

@@ -188,6 +188,14 @@ field() { jq -r ".$1" <<<"$2"; }
 	run cat B.log
 	assert_line --index 0 "GET /data auth=none"
 	assert_line --index 1 "GET /data auth=attest"
+	# A user's Authorization header stays with the first origin too.
+	: >A.log
+	: >B.log
+	run ti-fetch --manifest m.json -L -H "Authorization: TI-Session bogus" \
+	    "http://127.0.0.1:$A_PORT/redirect"
+	assert_success
+	run cat B.log
+	assert_line --index 0 "GET /data auth=none"
 }
 
 @test "ti-fetch: -v shows headers with evidence and tokens elided" {

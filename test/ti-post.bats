@@ -103,13 +103,18 @@ hdr() { sed -n "s/^$1: \\(.*\\)\\r\$/\\1/p" hdrs; }
 	[ "$(ls sp | wc -l)" -eq 5 ]
 }
 
-@test "ti-post: malformed input is exit 3 and nothing is sent" {
+@test "ti-post: malformed input is exit 3, stops delivery, keeps what came before" {
 	srv A
-	{ gen m.json 2; echo '{"v":1,"run":"x"}'; } >msgs
+	{ gen m.json 2; echo '{"v":1,"run":"x"}'; gen m.json 2; } >msgs
 	run ti-post --manifest m.json --spool sp "http://127.0.0.1:$A_PORT/b" <msgs
 	assert_failure 3
 	assert_output --partial "line 3"
+	assert_output --partial "spooled 2"
 	[ ! -s A.log ]
+	[ "$(ls sp | wc -l)" -eq 2 ]
+	run ti-post --resume sp "http://127.0.0.1:$A_PORT/b"
+	assert_success
+	[ "$(stored A)" -eq 2 ]
 }
 
 @test "ti-post: a spool of another manifest is not mixed in" {
@@ -137,13 +142,14 @@ hdr() { sed -n "s/^$1: \\(.*\\)\\r\$/\\1/p" hdrs; }
 }
 
 @test "ti-post: a stale session is answered by attesting again" {
-	srv A --session-ttl 1 --delay-ms 60
-	gen m.json 40 >msgs
+	# 60 requests of 100 ms, two at a time: 3 s, sessions of 1 s.
+	srv A --session-ttl 1 --delay-ms 100
+	gen m.json 60 >msgs
 	run ti-post --manifest m.json --spool sp --parallel 2 "http://127.0.0.1:$A_PORT/b" <msgs
 	assert_success
-	assert_output --partial "delivered 40"
+	assert_output --partial "delivered 60"
 	[ "$(grep -c 'auth=attest' A.log)" -ge 2 ]
-	[ "$(stored A)" -eq 40 ]
+	[ "$(stored A)" -eq 60 ]
 }
 
 @test "ti-post: TLS and mutual TLS" {
@@ -175,7 +181,7 @@ hdr() { sed -n "s/^$1: \\(.*\\)\\r\$/\\1/p" hdrs; }
 	srv A --nonce-ttl 1
 	u="http://127.0.0.1:$A_PORT/x"
 	n=$(nonce "$u")
-	run curl -s -D hdrs -H "Authorization: TI-Attest standin.e30.AAAA" -H "TI-Nonce: $n" "$u"
+	run curl -s -D hdrs -H "Authorization: TI-Attest eyJhbGciOiJFZERTQSJ9.e30.AAAA" -H "TI-Nonce: $n" "$u"
 	[ "$(hdr TI-Error)" = bad-evidence ]
 	n=$(nonce "$u")
 	ev=$("$TISERVER" quote "$TI_HOME" m.json "$n")
@@ -265,7 +271,10 @@ missing() {
 	(
 		for i in 1 2 3 4 5; do
 			sleep "$((RANDOM % 2)).$((RANDOM % 9 + 1))"
-			kill -9 "$(cat A.pid 2>/dev/null || echo $A_PID)" 2>/dev/null || true
+			old=$(cat A.pid 2>/dev/null || echo "$A_PID")
+			kill -9 "$old" 2>/dev/null || true
+			# Until it is gone, it holds the port and the store.
+			while kill -0 "$old" 2>/dev/null; do sleep 0.05; done
 			sleep 0.2
 			rm -f A.skey
 			"$TISERVER" serve --trust trust.pem --port "$port" --log A.log \
@@ -292,10 +301,16 @@ missing() {
 	done
 	wait "$killer"
 	SERVERS+=("$(cat A.pid)")
+	# The last receiver is up (a failed restart must fail the test, not hang it).
+	for _ in $(seq 100); do
+		curl -s "$u" -o /dev/null && break
+		sleep 0.1
+	done
+	curl -s -o /dev/null "http://127.0.0.1:$port/_stats"
 	if [ "$(missing)" -gt 0 ]; then
-		run ti-post --manifest m.json --spool "$sp" --retry 1000 "$u" <msgs
+		run timeout 120 ti-post --manifest m.json --spool "$sp" --retry 100 "$u" <msgs
 	else
-		run ti-post --resume "$sp" --retry 1000 "$u"
+		run timeout 120 ti-post --resume "$sp" --retry 100 "$u"
 	fi
 	echo "$output" >>counts
 	left=$(ls "$sp" | wc -l)

@@ -617,3 +617,23 @@ sealed_same() {
 	assert_success
 	assert_output $'1\n2\n3\n4\n5'
 }
+
+@test "sealed: -n with a named input and nothing on stdin" {
+	sealed_setup
+	printf '%s\n' '$t | map(.tier) | unique' >p.jq
+	manifest m.json p.jq -n --slurpfile t tiers.ndjson --from sender.pub --to "$SINK"
+	seal tiers.ndjson >tiers.msg
+	ti-run --manifest m.json --slurpfile t tiers.msg </dev/null >out.msg
+	[ "$(open_out out.msg)" = '["gold","silver"]' ]
+}
+
+@test "no platform: exit 4, nothing written" {
+	sealed_setup
+	printf '%s\n' '.id' >p.jq
+	manifest m.json p.jq --from sender.pub --to "$SINK"
+	seal customers.ndjson >in.msg
+	TI_HOME=$BATS_TEST_TMPDIR/none run --separate-stderr ti-run --manifest m.json <in.msg
+	assert_failure 4
+	assert_output ''
+	[[ "$stderr" == *"ti-attest init"* ]]
+}

@@ -140,6 +140,7 @@ fetch_one(struct fetch *f, const char *url0, FILE *out, struct err *e)
 	struct http_resp r;
 	struct curl_slist *hl = NULL, *attest = NULL, *p;
 	struct origin *og;
+	char first[512] = "";
 	char *url = strdup(url0), run[TIPROTO_NONCE_B64 + 8], why[256], *line;
 	char nh[TIPROTO_TOKEN_MAX + 32];
 	const char *method = o->method;
@@ -153,10 +154,19 @@ fetch_one(struct fetch *f, const char *url0, FILE *out, struct err *e)
 			err_set(e, EXIT_USAGE, "%s: not an http(s) URL", url);
 			goto out;
 		}
+		/* og moves when origins grow: compare names. */
+		if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", og->name);
 		curl_slist_free_all(hl);
 		hl = curl_slist_append(NULL, "Accept: " TIPROTO_MEDIA);
-		for (p = o->headers; p != NULL; p = p->next)
+		for (p = o->headers; p != NULL; p = p->next) {
+			/* As curl: a redirect elsewhere loses these. */
+			if (strcmp(og->name, first) != 0 && (strncasecmp(p->data,
+			    "Authorization:", 14) == 0 || strncasecmp(p->data,
+			    "Cookie:", 7) == 0))
+				continue;
 			hl = curl_slist_append(hl, p->data);
+		}
 		hasrun = 0;
 		if (attest != NULL) {
 			for (p = attest; p != NULL; p = p->next)

@@ -1,4 +1,7 @@
+#include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 #include "die.h"
 #include "evidence.h"
 #include "http.h"
+#include "io.h"
 #include "manifest.h"
 #include "message.h"
 #include "spool.h"
@@ -53,101 +57,138 @@ now_ms(void)
 }
 
 /*
- * getline with a cap: the line's length (its newline included), -1 at the
- * end of input, -2 once more than max bytes came without a newline. Memory
- * stays within about max whatever the input.
+ * Input is spooled by a thread while the engine delivers: each batch is
+ * made durable (spool_commit), then its names are handed over.
  */
-static ssize_t
-line_read(char **line, size_t *cap, FILE *fp, size_t max)
-{
-	size_t n = 0, nc;
-	char *p;
-	int c;
+struct feed {
+	pthread_mutex_t lock;
+	char **names;		/* committed, not yet taken */
+	size_t n, cap;
+	int done, failed;	/* input ended; it was malformed or unreadable */
+	struct err err;
+	struct spool *sp;
+	CURLM *mh;		/* woken when names arrive */
+	char **batch;		/* written, not yet committed */
+	size_t nbatch;
+};
 
-	while ((c = getc_unlocked(fp)) != EOF) {
-		if (n == max)
-			return -2;
-		if (n + 2 > *cap) {
-			nc = *cap ? *cap * 2 : 4096;
-			if (nc > max + 2)
-				nc = max + 2;
-			if ((p = realloc(*line, nc)) == NULL)
-				die(EXIT_IO, "out of memory");
-			*line = p;
-			*cap = nc;
-		}
-		(*line)[n++] = (char)c;
-		if (c == '\n')
-			break;
-	}
-	if (n == 0)
+static int
+publish(struct feed *f, struct err *e)
+{
+	size_t i;
+
+	if (spool_commit(f->sp, e) != 0)
 		return -1;
-	(*line)[n] = '\0';
-	return (ssize_t)n;
+	pthread_mutex_lock(&f->lock);
+	if (f->n + f->nbatch > f->cap) {
+		f->cap = (f->n + f->nbatch) * 2;
+		if ((f->names = realloc(f->names, f->cap * sizeof(*f->names))) ==
+		    NULL)
+			die(EXIT_IO, "out of memory");
+	}
+	for (i = 0; i < f->nbatch; i++)
+		f->names[f->n++] = f->batch[i];
+	f->nbatch = 0;
+	pthread_mutex_unlock(&f->lock);
+	curl_multi_wakeup(f->mh);
+	return 0;
 }
 
-/* Read stdin's messages into the spool; nothing stays spooled on bad input. */
-static void
-take_input(struct spool *sp)
+/* One input line: spool it (and commit a full batch). 0, or -1. */
+static int
+take(struct feed *f, char *line, size_t len, long lineno, struct err *e)
 {
-	char *line = NULL, name[MESSAGE_RUN_MAX + 32];
-	char **mine = NULL;
-	size_t cap = 0, n = 0, i, len;
+	char name[MESSAGE_RUN_MAX + 32];
+	struct message m;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return 0;
+	if (message_parse(line, len, &m, e) != 0)
+		return err_prefix(e, "stdin line %ld", lineno);
+	snprintf(name, sizeof(name), "%s.%llu", m.run,
+	    (unsigned long long)m.seq);
+	message_fini(&m);
+	if (f->nbatch == SPOOL_BATCH && publish(f, e) != 0)
+		return -1;
+	if (spool_add(f->sp, name, line, len, e) != 0)
+		return -1;
+	if ((f->batch[f->nbatch] = strdup(name)) == NULL)
+		die(EXIT_IO, "out of memory");
+	f->nbatch++;
+	return 0;
+}
+
+static void *
+spooler(void *arg)
+{
+	struct feed *f = arg;
+	struct pollfd pfd = {0, POLLIN, 0};
+	unsigned char *buf = NULL;
+	size_t cap = 0, len = 0, start, i;
 	ssize_t r;
 	long lineno = 0;
-	struct message m;
 	struct err e;
 
-	/* A message line, its CR LF included. */
-	while ((r = line_read(&line, &cap, stdin, MESSAGE_MAX + 2)) > 0 ||
-	    r == -2) {
-		lineno++;
-		if (r == -2) {
-			err_set(&e, EXIT_DATA, "stdin line %ld: longer than %u "
-			    "bytes", lineno, MESSAGE_MAX);
-			goto bad;
+	memset(&e, 0, sizeof(e));
+	for (;;) {
+		/* A slow producer: make what we have durable before waiting. */
+		if (f->nbatch > 0 && poll(&pfd, 1, 0) == 0 && publish(f, &e) != 0)
+			goto fail;
+		if (len == cap) {
+			if (cap > MESSAGE_MAX) {
+				err_set(&e, EXIT_DATA, "stdin line %ld: message "
+				    "too large", lineno + 1);
+				goto fail;
+			}
+			cap = cap ? cap * 2 : IO_BUFSZ;
+			if ((buf = realloc(buf, cap)) == NULL)
+				die(EXIT_IO, "out of memory");
 		}
-		len = (size_t)r;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
-		if (len == 0)
-			continue;
-		if (message_parse(line, len, &m, &e) != 0) {
-			err_prefix(&e, "stdin line %ld", lineno);
-			goto bad;
+		if ((r = read(0, buf + len, cap - len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			err_errno(&e, EXIT_IO, "stdin");
+			goto fail;
 		}
-		snprintf(name, sizeof(name), "%s.%llu", m.run,
-		    (unsigned long long)m.seq);
-		message_fini(&m);
-		if ((n & (n - 1)) == 0 && (mine = realloc(mine,
-		    (n ? 2 * n : 1) * sizeof(*mine))) == NULL)
-			die(EXIT_IO, "out of memory");
-		if ((mine[n++] = strdup(name)) == NULL)
-			die(EXIT_IO, "out of memory");
-		if (spool_add(sp, name, line, len, &e) != 0)
-			goto bad;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		for (start = 0, i = len - (size_t)r; i < len; i++)
+			if (buf[i] == '\n') {
+				if (take(f, (char *)buf + start, i + 1 - start,
+				    ++lineno, &e) != 0)
+					goto fail;
+				start = i + 1;
+			}
+		memmove(buf, buf + start, len - start);
+		len -= start;
 	}
-	if (ferror(stdin)) {
-		err_errno(&e, EXIT_IO, "stdin");
-		goto bad;
-	}
-	if (spool_commit(sp, &e) != 0)
-		goto bad;
-	for (i = 0; i < n; i++)
-		free(mine[i]);
-	free(mine);
-	free(line);
-	return;
-bad:
-	/* What was read before stays spooled, but nothing is sent. */
-	if (e.code != EXIT_IO && spool_commit(sp, NULL) == 0 && n > 0)
-		warn("%zu earlier messages stay spooled in %s (--resume sends "
-		    "them)", n, sp->dir);
-	for (i = 0; i < n; i++)
-		free(mine[i]);
-	free(mine);
-	free(line);
-	die_err(&e);
+	if (len > 0 && take(f, (char *)buf, len, ++lineno, &e) != 0)
+		goto fail;
+	if (publish(f, &e) != 0)
+		goto fail;
+	free(buf);
+	pthread_mutex_lock(&f->lock);
+	f->done = 1;
+	pthread_mutex_unlock(&f->lock);
+	curl_multi_wakeup(f->mh);
+	return NULL;
+fail:
+	/* What was read before stays spooled, but nothing more is sent. */
+	if (e.code != EXIT_IO)
+		publish(f, NULL);
+	for (i = 0; i < f->nbatch; i++)
+		free(f->batch[i]);
+	f->nbatch = 0;
+	free(buf);
+	pthread_mutex_lock(&f->lock);
+	f->err = e;
+	f->failed = f->done = 1;
+	pthread_mutex_unlock(&f->lock);
+	curl_multi_wakeup(f->mh);
+	return NULL;
 }
 
 static void
@@ -170,7 +211,7 @@ default_spool(const char *url, char *out, size_t n)
 	free(home);
 }
 
-int deliver(const struct opts *o, struct spool *sp, const char *home,
+static int deliver(const struct opts *o, struct spool *sp, const char *home,
     const char *measurement);
 
 int
@@ -280,8 +321,6 @@ main(int argc, char **argv)
 			    "--manifest", o.spool);
 		memcpy(mm, have, sizeof(mm));
 	}
-	if (!o.resume)
-		take_input(&sp);
 	if ((home = evidence_home()) == NULL)
 		die(EXIT_IO, "out of memory");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
@@ -330,6 +369,7 @@ struct engine {
 	int epoch, attest_failures, fatal, inflight;
 	unsigned long delivered, present, failed;
 	struct err fatal_err;
+	struct feed *feed;	/* input still arriving, or NULL */
 };
 
 static void
@@ -359,6 +399,26 @@ next_job(struct engine *g, struct job *j, long *wake)
 			return 1;
 		} else if (g->wait[i].not_before - t < *wake)
 			*wake = g->wait[i].not_before - t;
+	if (g->next == g->nnames && g->feed != NULL) {
+		struct feed *f = g->feed;
+
+		pthread_mutex_lock(&f->lock);
+		if (f->failed && !g->fatal) {
+			g->fatal = 1;	/* bad input: send nothing more */
+			g->fatal_err = f->err;
+		}
+		if (f->n > 0 && !g->fatal) {
+			g->names = realloc(g->names, (g->nnames + f->n) *
+			    sizeof(*g->names));
+			if (g->names == NULL)
+				die(EXIT_IO, "out of memory");
+			memcpy(g->names + g->nnames, f->names,
+			    f->n * sizeof(*f->names));
+			g->nnames += f->n;
+			f->n = 0;
+		}
+		pthread_mutex_unlock(&f->lock);
+	}
 	if (g->next < g->nnames) {
 		j->name = g->names[g->next];
 		g->names[g->next++] = NULL;
@@ -396,8 +456,11 @@ start(struct engine *g, CURLM *mh, struct slot *s, struct job j)
 	free(s->body);
 	s->body = NULL;
 	if (spool_read(g->sp, j.name, &s->body, &s->len, &e) != 0) {
-		warn("%s", e.msg);
-		g->failed++;
+		/* Gone: delivered meanwhile under the same (run, seq). */
+		if (e.code != EXIT_NO) {
+			warn("%s", e.msg);
+			g->failed++;
+		}
 		free(j.name);
 		return;
 	}
@@ -539,10 +602,13 @@ finish(struct engine *g, struct slot *s, CURLcode cc)
 	free(j.name);
 }
 
-int
+static int
 deliver(const struct opts *o, struct spool *sp, const char *home,
     const char *measurement)
 {
+	struct feed f;
+	pthread_t th;
+	size_t untaken = 0;
 	struct engine g;
 	struct slot *slots;
 	struct job j;
@@ -562,6 +628,17 @@ deliver(const struct opts *o, struct spool *sp, const char *home,
 	if ((mh = curl_multi_init()) == NULL ||
 	    (slots = calloc((size_t)o->parallel, sizeof(*slots))) == NULL)
 		die(EXIT_IO, "out of memory");
+	memset(&f, 0, sizeof(f));
+	if (!o->resume) {
+		pthread_mutex_init(&f.lock, NULL);
+		f.sp = sp;
+		f.mh = mh;
+		if ((f.batch = calloc(SPOOL_BATCH, sizeof(*f.batch))) == NULL)
+			die(EXIT_IO, "out of memory");
+		if (pthread_create(&th, NULL, spooler, &f) != 0)
+			die(EXIT_IO, "cannot start the input thread");
+		g.feed = &f;
+	}
 	curl_multi_setopt(mh, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	curl_multi_setopt(mh, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->parallel);
 	for (i = 0; i < o->parallel; i++) {
@@ -572,6 +649,8 @@ deliver(const struct opts *o, struct spool *sp, const char *home,
 		http_resp_attach(slots[i].h, &slots[i].r);
 		curl_easy_setopt(slots[i].h, CURLOPT_URL, o->url);
 		curl_easy_setopt(slots[i].h, CURLOPT_POST, 1L);
+		/* Multiplex over one HTTP/2 connection where offered. */
+		curl_easy_setopt(slots[i].h, CURLOPT_PIPEWAIT, 1L);
 		curl_easy_setopt(slots[i].h, CURLOPT_PRIVATE, &slots[i]);
 		curl_easy_setopt(slots[i].h, CURLOPT_ERRORBUFFER,
 		    slots[i].errbuf);
@@ -585,8 +664,21 @@ deliver(const struct opts *o, struct spool *sp, const char *home,
 				break;
 			start(&g, mh, &slots[i], j);
 		}
-		if (g.inflight == 0 && (g.fatal || (g.nwait == 0 &&
-		    g.next == g.nnames)))
+		if (g.feed != NULL) {
+			pthread_mutex_lock(&f.lock);
+			if (f.failed && !g.fatal) {
+				g.fatal = 1;	/* bad input: send nothing more */
+				g.fatal_err = f.err;
+			}
+			/* After bad input, what was not taken stays spooled. */
+			if (f.done && (f.n == 0 || g.fatal))
+				g.feed = NULL;
+			pthread_mutex_unlock(&f.lock);
+			if (g.feed == NULL)
+				continue;	/* take the last names */
+		}
+		if (g.inflight == 0 && g.feed == NULL && (g.fatal ||
+		    (g.nwait == 0 && g.next == g.nnames)))
 			break;
 		curl_multi_perform(mh, &running);
 		while ((msg = curl_multi_info_read(mh, &left)) != NULL) {
@@ -600,9 +692,23 @@ deliver(const struct opts *o, struct spool *sp, const char *home,
 			curl_multi_remove_handle(mh, s->h);
 			finish(&g, s, (CURLcode)rc);
 		}
-		if (g.inflight > 0 || g.nwait > 0)
+		if (g.inflight > 0 || g.nwait > 0 || g.feed != NULL)
 			curl_multi_poll(mh, NULL, 0, (int)(wake > 0 ? wake : 0),
 			    NULL);
+	}
+	if (!o->resume) {
+		/* Everything read is spooled before we go, even after a refusal. */
+		pthread_join(th, NULL);
+		untaken = f.n;	/* never taken: they stay spooled */
+		for (k = 0; k < f.n; k++)
+			free(f.names[k]);
+		free(f.names);
+		free(f.batch);
+		pthread_mutex_destroy(&f.lock);
+		if (f.failed && !g.fatal) {
+			g.fatal = 1;
+			g.fatal_err = f.err;
+		}
 	}
 	for (i = 0; i < o->parallel; i++) {
 		curl_easy_cleanup(slots[i].h);
@@ -618,7 +724,7 @@ deliver(const struct opts *o, struct spool *sp, const char *home,
 	spool_names_free(g.names, g.nnames);
 	curl_slist_free_all(g.evidence);
 	/* What remains: never sent because of a fatal refusal, or failed. */
-	left = (int)(g.failed + g.nwait + (g.nnames - g.next));
+	left = (int)(g.failed + g.nwait + (g.nnames - g.next) + untaken);
 	fprintf(stderr, "ti-post: delivered %lu, already present %lu, "
 	    "spooled %d\n", g.delivered, g.present, left);
 	if (g.fatal) {

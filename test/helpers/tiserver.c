@@ -572,6 +572,7 @@ serve(int argc, char **argv)
 	if (s.log != NULL && (s.logfp = fopen(s.log, "a")) == NULL)
 		die_errno(EXIT_IO, "%s", s.log);
 	if (sqlite3_open(store, &s.db) != SQLITE_OK ||
+	    sqlite3_busy_timeout(s.db, 10000) != SQLITE_OK ||
 	    sqlite3_exec(s.db, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=OFF;"
 	    "CREATE TABLE IF NOT EXISTS msg(run TEXT, seq INTEGER, body BLOB,"
