@@ -148,7 +148,9 @@ refuse_all() {	# WANT BOUND CMD...
 	local g
 	hostile ok 32 30 in_empty ti-post --manifest m.json --spool sp http://127.0.0.1:1/b
 	for g in in_one in_zeros in_random in_badutf8 in_deep in_bigstr; do
-		hostile 3 400 60 "$g" ti-post --manifest m.json --spool sp http://127.0.0.1:1/b
+		# The delivery summary, then the error (input is read while
+		# delivering).
+		ERRLINES=2 hostile 3 400 60 "$g" ti-post --manifest m.json --spool sp http://127.0.0.1:1/b
 	done
 	[ -z "$(ls sp 2>/dev/null)" ]
 }
