@@ -94,7 +94,7 @@ struct ll_path_beneath {
 #define INNER_ID 65534		/* uid/gid inside the user namespace */
 #define DEFAULT_MEMORY (1ULL << 30)
 #define DEFAULT_PROCS 16
-#define NOFILE_LIMIT 32
+#define NOFILE_LIMIT 64
 
 /* Linux 6.6 seccomp notifier flags, newer than Debian 12's headers. */
 #define NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
@@ -322,7 +322,7 @@ build_filter(struct setup *s, struct err *e)
 		SCMP_SYS(pause), SCMP_SYS(rt_sigsuspend),
 		SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl),
 		SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
-		SCMP_SYS(shutdown),
+		SCMP_SYS(shutdown), SCMP_SYS(fadvise64),
 	};
 	static const int sealer[] = {
 		SCMP_SYS(pwrite64), SCMP_SYS(fsync), SCMP_SYS(fdatasync),

@@ -27,7 +27,7 @@ enum compartment_profile {
 	COMPARTMENT_PROGRAM,	/* the integration process: jq fn or exec */
 };
 
-#define COMPARTMENT_MAXFDS 16
+#define COMPARTMENT_MAXFDS 32
 
 struct compartment_opts {
 	int profile;		/* enum compartment_profile */

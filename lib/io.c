@@ -108,12 +108,19 @@ io_slurp(const char *path, size_t max, unsigned char **buf, size_t *len,
 int
 outfile_open(struct outfile *o, const char *path, int mode, struct err *e)
 {
+	struct stat st;
 	int fd;
 	size_t n;
 
 	memset(o, 0, sizeof(*o));
 	if (path == NULL || strcmp(path, "-") == 0) {
 		o->fp = stdout;
+		return 0;
+	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		if ((o->fp = fopen(path, "wb")) == NULL)
+			return err_errno(e, EXIT_IO, "unable to open %s", path);
+		o->direct = 1;
 		return 0;
 	}
 	n = strlen(path) + sizeof(".tmp.XXXXXX");
@@ -152,7 +159,10 @@ outfile_commit(struct outfile *o, struct err *e)
 	if (o->tmp == NULL) {
 		if (fflush(o->fp) != 0 || ferror(o->fp))
 			rc = err_errno(e, EXIT_IO, "error writing output");
+		if (o->direct && fclose(o->fp) != 0 && rc == 0)
+			rc = err_errno(e, EXIT_IO, "error writing output");
 		o->fp = NULL;
+		o->direct = 0;
 		return rc;
 	}
 	if (fflush(o->fp) != 0 || ferror(o->fp) || fsync(fileno(o->fp)) != 0)
@@ -177,6 +187,8 @@ outfile_abort(struct outfile *o)
 		if (o->fp != NULL)
 			fclose(o->fp);
 		unlink(o->tmp);
+	} else if (o->direct && o->fp != NULL) {
+		fclose(o->fp);
 	}
 	free(o->tmp);
 	free(o->path);

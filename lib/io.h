@@ -31,13 +31,16 @@ int io_slurp_fd(int fd, const char *name, size_t max, unsigned char **buf,
 /*
  * An output that appears only when complete: a temporary file beside path,
  * renamed over path by outfile_commit, unlinked by outfile_abort. With path
- * NULL or "-", stdout is used directly (nothing can be withdrawn there, so
- * callers that must not release partial data buffer before writing).
+ * NULL or "-", stdout is used directly, and an existing path that is not a
+ * regular file (/dev/null, a FIFO) is written in place, never replaced:
+ * nothing can be withdrawn there, so callers that must not release partial
+ * data buffer before writing.
  */
 struct outfile {
 	FILE *fp;       /* write here */
-	char *path;     /* final name, NULL for stdout */
-	char *tmp;      /* temporary name, NULL for stdout */
+	char *path;     /* final name, NULL for stdout or a device */
+	char *tmp;      /* temporary name, NULL for stdout or a device */
+	int direct;     /* fp is a device or FIFO opened by outfile_open */
 };
 
 /* Open o for path with the given mode (e.g. 0644, 0600). 0, or -1. */

@@ -714,6 +714,9 @@ next_slow(struct reader *r)
 			return v;
 		}
 		jv_free(v);
+		/* An ASCII RS ends a value without one: the buffer goes on. */
+		if (jv_parser_remaining(r->p) > 0)
+			continue;
 		if (r->final || r->io_error || r->batch_end)
 			return jv_invalid();
 		if (fill(r) != 0 || r->batch_end)
@@ -725,13 +728,35 @@ next_slow(struct reader *r)
 	}
 }
 
+/* Append the values p has to *arr until it needs more; -1 on an error. */
+static int
+drain(jv_parser *p, jv *arr)
+{
+	jv v;
+
+	for (;;) {
+		v = jv_parser_next(p);
+		if (jv_is_valid(v)) {
+			*arr = jv_array_append(*arr, v);
+			continue;
+		}
+		if (jv_invalid_has_msg(jv_copy(v))) {
+			jv_free(v);
+			return -1;
+		}
+		jv_free(v);
+		if (jv_parser_remaining(p) == 0)
+			return 0;
+	}
+}
+
 /* A named input: its NAMED frames, parsed into an array of values. */
 static int
 read_named(struct reader *r, jv *out)
 {
 	struct jqrun_frame h;
 	jv_parser *p = jv_parser_new(0);
-	jv arr = jv_array(), v;
+	jv arr = jv_array();
 	ssize_t n;
 	int done = 0, bad = 0;
 
@@ -750,21 +775,13 @@ read_named(struct reader *r, jv *out)
 					break;
 				}
 				jv_parser_set_buf(p, r->buf, (int)n, 1);
-				while (jv_is_valid(v = jv_parser_next(p)))
-					arr = jv_array_append(arr, v);
-				if (jv_invalid_has_msg(jv_copy(v)))
-					r->parse_error = bad = 1;
-				jv_free(v);
+				bad = drain(p, &arr) != 0;
+				r->parse_error = bad;
 			}
 			continue;
 		}
-		while (!bad && jv_is_valid(v = jv_parser_next(p)))
-			arr = jv_array_append(arr, v);
-		if (!bad) {
-			if (jv_invalid_has_msg(jv_copy(v)))
-				r->parse_error = bad = 1;
-			jv_free(v);
-		}
+		if (!bad && drain(p, &arr) != 0)
+			r->parse_error = bad = 1;
 	}
 	jv_parser_free(p);
 	if (bad) {

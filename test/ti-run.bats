@@ -142,7 +142,8 @@ PY
 	for doc in 01 +1 .5 1. - nan truex '[1,]' '{"a":1,}' $'"a\tb"' '"\ud800"' \
 	    '"\udc00x"' '"\ud83d\ude00"' $'\xef\xbb\xbf{"a":1}' $'"\xff\xfe"' '[1 2]' \
 	    '1 2 3' '[1][2]' '"a""b"' 1e999 -1e999 1e-999 '{"a":1,"a":2}' 'true false' \
-	    '{}x' 0x10 1e5x tru '"abc' '[1,2' infinity 1E+2 -0.0e-0; do
+	    '{}x' 0x10 1e5x tru '"abc' '[1,2' infinity 1E+2 -0.0e-0 $'1\x1e2' \
+	    $'1.797\x1e\x1e[1]' $'"a"\x1e'; do
 		printf '%s' "$doc" >d.json
 		if jq -c . d.json >want.out 2>/dev/null; then
 			run ti-run --plain-in --plain-out p.jq <d.json

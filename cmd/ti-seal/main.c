@@ -145,21 +145,14 @@ static void
 filter(const struct opts *o, struct age_keys *k, int sealing)
 {
 	struct outfile of;
-	struct stat st;
 	struct err e;
-	FILE *in = stdin, *dev = NULL;
+	FILE *in = stdin;
 	int rc;
 
 	if (o->in != NULL && strcmp(o->in, "-") != 0 &&
 	    (in = fopen(o->in, "rb")) == NULL)
 		die_errno(EXIT_IO, "unable to open %s", o->in);
-	/* A device or FIFO (/dev/null) is written in place, never replaced. */
-	memset(&of, 0, sizeof(of));
-	if (o->out != NULL && strcmp(o->out, "-") != 0 &&
-	    stat(o->out, &st) == 0 && !S_ISREG(st.st_mode)) {
-		if ((of.fp = dev = fopen(o->out, "wb")) == NULL)
-			die_errno(EXIT_IO, "unable to open %s", o->out);
-	} else if (outfile_open(&of, o->out, sealing ? 0644 : 0600, &e) != 0)
+	if (outfile_open(&of, o->out, sealing ? 0644 : 0600, &e) != 0)
 		fail(k, NULL, &e);
 	if (sealing)
 		rc = age_seal_ex(in, of.fp, k, o->armor, AGE_READAHEAD, &e);
@@ -167,8 +160,6 @@ filter(const struct opts *o, struct age_keys *k, int sealing)
 		rc = age_open_ex(in, of.fp, k, AGE_READAHEAD, &e);
 	if (rc != 0 || outfile_commit(&of, &e) != 0)
 		fail(k, &of, &e);
-	if (dev != NULL && fclose(dev) != 0)
-		die_errno(EXIT_IO, "error writing %s", o->out);
 	if (in != stdin)
 		fclose(in);
 }
