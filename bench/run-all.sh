@@ -57,7 +57,7 @@ machine() {
 # cost SCRIPT < FRAGMENT: "label<TAB>factor" for every ratio of ti to its
 # anchor in the fragment's tables, as a time factor (ti's time over the
 # anchor's: above 1, ti is slower). The scripts print speed ratios (ti's
-# rate over the anchor's: seal, run, and attest's per-second rows) or time
+# rate over the anchor's: seal, run, post, and attest's per-second rows) or time
 # ratios (demo, startup, attest's millisecond rows); speed ratios are
 # inverted.
 cost() {
@@ -84,9 +84,11 @@ cost() {
 		v += 0
 		if (v <= 0) next
 		label = trim($2)
-		speed = script == "seal" || script == "run" ||
+		speed = script == "seal" || script == "run" || script == "post" ||
 		    (script == "attest" && label ~ /\/s/)
 		if (script == "run" && label ~ /^jq/) next
+		if (script == "post" && label ~ /^curl/) next
+		if (script == "post") label = label " vs a curl loop"
 		if (script == "seal") label = "ti-seal " label " vs age"
 		if (script == "run") label = label " vs jq -c"
 		if (script == "demo") label = "pipeline, " label " customers, vs curl|jq|curl"

@@ -43,6 +43,12 @@ in_bigstr() { printf '"'; head -c 100000000 /dev/zero | tr '\0' a; printf '"\n';
 hostile() {
 	local want=$1 bound=$2 secs=$3 gen=$4 st rss
 	shift 4
+	# Under sanitizers the streams of 1 GiB and 100 MB only take time:
+	# memory is not checked there, the plain run has them.
+	if [ "${TI_SANITIZE:-0}" = 1 ] && { [ "$gen" = in_zeros ] || [ "$gen" = in_bigstr ]; }; then
+		echo "$gen | $*: skipped under sanitizers" >&3
+		return 0
+	fi
 	set +e
 	"$gen" | /usr/bin/time -f %M -o rss timeout -k 5 "$secs" "$@" \
 	    >out 2>err
@@ -142,7 +148,9 @@ refuse_all() {	# WANT BOUND CMD...
 	local g
 	hostile ok 32 30 in_empty ti-post --manifest m.json --spool sp http://127.0.0.1:1/b
 	for g in in_one in_zeros in_random in_badutf8 in_deep in_bigstr; do
-		hostile 3 400 60 "$g" ti-post --manifest m.json --spool sp http://127.0.0.1:1/b
+		# The delivery summary, then the error (input is read while
+		# delivering).
+		ERRLINES=2 hostile 3 400 60 "$g" ti-post --manifest m.json --spool sp http://127.0.0.1:1/b
 	done
 	[ -z "$(ls sp 2>/dev/null)" ]
 }

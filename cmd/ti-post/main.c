@@ -137,12 +137,15 @@ spooler(void *arg)
 		if (f->nbatch > 0 && poll(&pfd, 1, 0) == 0 && publish(f, &e) != 0)
 			goto fail;
 		if (len == cap) {
-			if (cap > MESSAGE_MAX) {
+			/* A line of MESSAGE_MAX, CR LF: the most kept. */
+			if (cap >= (size_t)MESSAGE_MAX + 2) {
 				err_set(&e, EXIT_DATA, "stdin line %ld: message "
 				    "too large", lineno + 1);
 				goto fail;
 			}
 			cap = cap ? cap * 2 : IO_BUFSZ;
+			if (cap > (size_t)MESSAGE_MAX + 2)
+				cap = (size_t)MESSAGE_MAX + 2;
 			if ((buf = realloc(buf, cap)) == NULL)
 				die(EXIT_IO, "out of memory");
 		}
