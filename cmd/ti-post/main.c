@@ -70,6 +70,7 @@ struct feed {
 	CURLM *mh;		/* woken when names arrive */
 	char **batch;		/* written, not yet committed */
 	size_t nbatch;
+	size_t kept;		/* spooled after bad input, never sent */
 };
 
 static int
@@ -179,9 +180,12 @@ spooler(void *arg)
 	curl_multi_wakeup(f->mh);
 	return NULL;
 fail:
-	/* What was read before stays spooled, but nothing more is sent. */
-	if (e.code != EXIT_IO)
-		publish(f, NULL);
+	/*
+	 * What was read before stays spooled, but nothing more is sent: the
+	 * batch is made durable without handing its names to the sender.
+	 */
+	if (e.code != EXIT_IO && spool_commit(f->sp, NULL) == 0)
+		f->kept = f->nbatch;
 	for (i = 0; i < f->nbatch; i++)
 		free(f->batch[i]);
 	f->nbatch = 0;
@@ -702,7 +706,7 @@ deliver(const struct opts *o, struct spool *sp, const char *home,
 	if (!o->resume) {
 		/* Everything read is spooled before we go, even after a refusal. */
 		pthread_join(th, NULL);
-		untaken = f.n;	/* never taken: they stay spooled */
+		untaken = f.n + f.kept;	/* never taken: they stay spooled */
 		for (k = 0; k < f.n; k++)
 			free(f.names[k]);
 		free(f.names);
