@@ -14,7 +14,7 @@ add() {	# add the counts of the last "N passed, N failed" line of $1
 	failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
 }
 log=$(mktemp)
-FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh 2>&1 | tee "$log"; add "$log"
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh 2>&1 | tee "$log"; add "$log"
 suites=()
 for f in test/ti-seal.bats test/ti-attest.bats; do [ -f "$f" ] && suites+=("$f"); done
 if [ ${#suites[@]} -gt 0 ] && command -v valgrind >/dev/null; then
