@@ -409,7 +409,7 @@ require_keys(jv o, const char *const *req, const char *where, struct err *e)
 	return 0;
 }
 
-static int
+int
 manifest_name_ok(const char *s)
 {
 	size_t i;

@@ -32,4 +32,10 @@ int manifest_canonical(jv v, char **out, size_t *len, struct err *e);
 /* The measurement of m (consumes m) into out (MEASUREMENT_LEN). 0, or -1. */
 int manifest_measure(jv m, char *out, struct err *e);
 
+/*
+ * 1 if s may name a jq variable or a named input: 1 to 64 of [A-Za-z0-9_],
+ * not starting with a digit; 0 otherwise.
+ */
+int manifest_name_ok(const char *s);
+
 #endif

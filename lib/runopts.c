@@ -13,6 +13,7 @@
 #include "agekey.h"
 #include "exitcode.h"
 #include "io.h"
+#include "manifest.h"
 #include "runopts.h"
 #include "sig.h"
 
@@ -198,20 +199,6 @@ parse_count(const char *s, unsigned long long min, unsigned long long max,
 	return errno != 0 || *end != '\0' || *out < min || *out > max ? -1 : 0;
 }
 
-static int
-name_ok(const char *s)
-{
-	size_t i;
-
-	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9') || strlen(s) > 64)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return 0;
-	return 1;
-}
-
 /* A $NAME may be bound once, by --arg, --argjson or --slurpfile. */
 static int
 new_name(struct build *b, const struct runopts *o, const char *name,
@@ -219,7 +206,7 @@ new_name(struct build *b, const struct runopts *o, const char *name,
 {
 	size_t i;
 
-	if (!name_ok(name))
+	if (!manifest_name_ok(name))
 		return usage(e, "malformed variable name: %.64s", name);
 	if (jv_object_has(jv_copy(b->arg), jv_string(name)) ||
 	    jv_object_has(jv_copy(b->argjson), jv_string(name)))

@@ -245,36 +245,6 @@ struct field {
 	int bad;		/* not base64, or the line ended */
 };
 
-/*
- * Decode n (a multiple of 4) base64 characters without padding: the bulk
- * of a "sealed" field, table-driven because it is most of the input.
- */
-static int
-b64_fast(unsigned char *dst, const char *src, size_t n)
-{
-	static const char alpha[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char t[256];
-	unsigned int a, b, c, d;
-	size_t i;
-
-	memset(t, 0xff, sizeof(t));
-	for (i = 0; i < 64; i++)
-		t[(unsigned char)alpha[i]] = (unsigned char)i;
-	for (i = 0; i < n; i += 4) {
-		a = t[(unsigned char)src[i]];
-		b = t[(unsigned char)src[i + 1]];
-		c = t[(unsigned char)src[i + 2]];
-		d = t[(unsigned char)src[i + 3]];
-		if ((a | b | c | d) & 0x80)
-			return -1;
-		*dst++ = (unsigned char)(a << 2 | b >> 4);
-		*dst++ = (unsigned char)(b << 4 | c >> 2);
-		*dst++ = (unsigned char)(c << 6 | d);
-	}
-	return 0;
-}
-
 /* Decode the next run of whole base64 groups into fl->d. */
 static int
 field_fill(struct field *fl)
@@ -298,15 +268,12 @@ field_fill(struct field *fl)
 		return 0;
 	/* The last group may be padded: the strict decoder checks it. */
 	if (fl->end) {
-		if (k % 4 != 0 || b64_fast(fl->d, fl->q, k - 4) != 0 ||
-		    b64_decode(fl->d + (k - 4) / 4 * 3, &fl->dlen, fl->q + k - 4,
-		    4, B64_STD) != 0)
+		if (k % 4 != 0 || b64_decode(fl->d, &fl->dlen, fl->q, k,
+		    B64_STD) != 0)
 			return fl->bad = 1, -1;
-		fl->dlen += (k - 4) / 4 * 3;
 	} else {
-		if (b64_fast(fl->d, fl->q, k) != 0)
+		if (b64_decode(fl->d, &fl->dlen, fl->q, k, B64_NOPAD) != 0)
 			return fl->bad = 1, -1;
-		fl->dlen = k / 4 * 3;
 	}
 	memmove(fl->q, fl->q + k, fl->nq - k);
 	fl->nq -= k;
